@@ -1,0 +1,84 @@
+import { z } from 'zod';
+
+/**
+ * The one definition of nodee's configuration: the zod schema validates the YAML file
+ * (unknown keys are errors, so a typo never silently falls back to a default) and its
+ * inferred type is what the rest of the code receives, frozen.
+ */
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be HOST:PORT (IPv6 as [::1]:PORT)')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+
+const checksumPolicy = z.enum(['require', 'if-present', 'ignore']);
+
+export const repositorySchema = z
+  .object({
+    url: z
+      .string()
+      .regex(/^(https?|file):\/\//, 'must be an http://, https:// or file:// URL template')
+      .refine((u) => u.includes('{artifactId}') || u.includes('{version}'), 'must contain {artifactId} or {version}'),
+    checksum: checksumPolicy.default('if-present'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    prefix: z.string().min(1).default('/var/lib/nodee'),
+    instance: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/, 'must be letters, digits, ".", "_" or "-"')
+      .optional(),
+    api: z
+      .object({
+        listen: hostPort.default('127.0.0.1:7070'),
+        tokenFile: z.string().min(1).optional(),
+        tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+        /** Largest request body accepted, in bytes. */
+        bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+      })
+      .strict()
+      .prefault({}),
+    zookeeper: z
+      .object({
+        connect: z.string().min(1),
+        sessionTimeoutMs: z.number().int().min(1000).max(600000).default(10000),
+        nodesPath: z
+          .string()
+          .regex(/^(\/[^/\s]+)+$/, 'must be an absolute znode path like /meta/cell/nodes')
+          .default('/meta/cell/nodes'),
+        digestFile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    repositories: z.array(repositorySchema).default([]),
+    limits: z
+      .object({
+        artifactMaxBytes: z.number().int().positive().default(4 * 1024 ** 3),
+        artifactMaxFiles: z.number().int().positive().default(200000),
+      })
+      .strict()
+      .prefault({}),
+    ports: z
+      .object({
+        from: z.number().int().min(1).max(65535).default(20000),
+        to: z.number().int().min(1).max(65535).default(29999),
+      })
+      .strict()
+      .refine((p) => p.from <= p.to, { message: 'from must not exceed to', path: ['from'] })
+      .prefault({}),
+    logs: z
+      .object({
+        /** A service log file is rotated when it passes this size. */
+        maxBytes: z.number().int().positive().default(10 * 1024 * 1024),
+        /** Rotated files kept: stdout.log.1 ... stdout.log.N. */
+        keep: z.number().int().min(1).max(100).default(5),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+export type RepositoryConfig = z.infer<typeof repositorySchema>;
+export type ZookeeperConfig = NonNullable<Config['zookeeper']>;
