@@ -1,0 +1,2 @@
+export { ApiServer, type ApiServerOptions } from './server.js';
+export type { NodeControl } from './node-routes.js';

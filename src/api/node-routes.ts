@@ -1,0 +1,28 @@
+import Router from '@koa/router';
+import type { NodeStatus } from '../daemon/status.js';
+
+/** What the node-level routes need from the daemon. */
+export interface NodeControl {
+  status(): Promise<NodeStatus>;
+  drain(): void;
+  undrain(): void;
+}
+
+/** /v1/status, /v1/drain, /v1/undrain (contract: REST API). */
+export function nodeRoutes(node: NodeControl): Router {
+  const router = new Router();
+  router.get('/v1/status', async (ctx) => {
+    ctx.body = await node.status();
+  });
+  router.post('/v1/drain', async (ctx) => {
+    node.drain();
+    ctx.status = 202;
+    ctx.body = await node.status();
+  });
+  router.post('/v1/undrain', async (ctx) => {
+    node.undrain();
+    ctx.status = 202;
+    ctx.body = await node.status();
+  });
+  return router;
+}
