@@ -29,8 +29,9 @@ export const ERROR_CODES = {
   SERVICE_RUNNING: 409,
   ARTIFACT_NOT_INSTALLED: 404,
   PORTS_EXHAUSTED: 409,
-  // start-up
+  // start-up (not HTTP: the daemon exits non-zero)
   CONFIG_INVALID: 1,
+  PREFIX_IN_USE: 1,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

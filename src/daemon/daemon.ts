@@ -1,0 +1,154 @@
+import { mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApiServer } from '../api/index.js';
+import { ArtifactStore, artifactRoutes } from '../artifacts/index.js';
+import type { LoadedConfig } from '../config/index.js';
+import type { Logger } from '../lib/log.js';
+import { createMetricsRegistry, type Registry } from '../lib/metrics.js';
+import { Presence, buildRecord } from '../registry/index.js';
+import { Supervisor, serviceRoutes } from '../services/index.js';
+import { advertisedUrl } from './advertise.js';
+import { PrefixLock } from './prefix-lock.js';
+import { readMachine, type NodeStatus } from './status.js';
+import { version } from './version.js';
+
+/** Machine figures (load, memory, disk) in the ZooKeeper record are refreshed this often. */
+const MACHINE_REFRESH_MS = 30_000;
+
+/**
+ * The composition root: builds the artifact store, the supervisor, the API and the
+ * ZooKeeper presence, and wires their events. Two ways out: stop() for the daemon exiting
+ * (services keep running, to be re-adopted) — there is no path here that stops services.
+ */
+export class Daemon {
+  readonly metrics: Registry;
+  private readonly log: Logger;
+  private readonly startedAt = new Date().toISOString();
+  private store!: ArtifactStore;
+  private supervisor!: Supervisor;
+  private api!: ApiServer;
+  private presence: Presence | undefined;
+  private lock: PrefixLock | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly loaded: LoadedConfig,
+    log: Logger,
+  ) {
+    this.log = log;
+    this.metrics = createMetricsRegistry();
+  }
+
+  async start(): Promise<{ url: string }> {
+    const { config, instance, token, zkDigest } = this.loaded;
+    for (const dir of ['software', 'runtime', 'state']) mkdirSync(path.join(config.prefix, dir), { recursive: true });
+    this.lock = PrefixLock.acquire(path.join(config.prefix, 'state'));
+    this.log.info({ prefix: config.prefix, instance, version }, 'nodee starting');
+
+    this.store = new ArtifactStore({
+      prefix: config.prefix,
+      repositories: config.repositories,
+      limits: config.limits,
+      log: this.log.child({ component: 'artifacts' }),
+      metrics: this.metrics,
+    });
+    await this.store.init();
+    this.supervisor = new Supervisor({
+      prefix: config.prefix,
+      ports: config.ports,
+      logs: config.logs,
+      log: this.log.child({ component: 'services' }),
+      metrics: this.metrics,
+      artifacts: this.store,
+    });
+    this.store.setInUseCheck((id) => this.supervisor.usesArtifact(id));
+    await this.supervisor.init();
+
+    this.api = new ApiServer({
+      listen: config.api.listen,
+      tls: config.api.tls,
+      token,
+      bodyLimitBytes: config.api.bodyLimitBytes,
+      log: this.log,
+      metrics: this.metrics,
+      node: {
+        status: () => this.status(),
+        drain: () => this.supervisor.drainNode(),
+        undrain: () => this.supervisor.undrainNode(),
+      },
+      routers: [artifactRoutes(this.store), serviceRoutes(this.supervisor)],
+    });
+    const { url } = await this.api.start();
+
+    if (config.zookeeper) {
+      this.presence = new Presence({
+        connect: config.zookeeper.connect,
+        sessionTimeoutMs: config.zookeeper.sessionTimeoutMs,
+        path: `${config.zookeeper.nodesPath}/${instance}`,
+        digest: zkDigest,
+        log: this.log.child({ component: 'zookeeper' }),
+        metrics: this.metrics,
+      });
+      this.presence.start();
+      const publish = () => void this.publish();
+      this.store.on('change', publish);
+      this.supervisor.on('change', publish);
+      this.refreshTimer = setInterval(publish, MACHINE_REFRESH_MS);
+      this.refreshTimer.unref();
+      await this.publish();
+    } else {
+      this.log.info('standalone: no zookeeper configured, this node is not registered');
+    }
+    this.log.info({ url }, 'nodee started');
+    return { url };
+  }
+
+  async status(): Promise<NodeStatus> {
+    const { config, instance } = this.loaded;
+    const apiUrl = advertisedUrl(this.api.url ?? 'http://127.0.0.1/');
+    const zk = this.presence?.status();
+    const services = this.supervisor.list();
+    return {
+      instance,
+      hostname: os.hostname(),
+      version,
+      pid: process.pid,
+      state: this.supervisor.nodeState,
+      startedAt: this.startedAt,
+      console: { url: apiUrl, port: Number(new URL(apiUrl).port) },
+      zookeeper: zk
+        ? { state: zk.state, path: zk.path, ...(zk.conflict ? { conflict: zk.conflict } : {}) }
+        : { state: 'standalone', path: null },
+      machine: await readMachine(config.prefix),
+      counts: { artifacts: this.store.list().length, services: services.length, byState: this.supervisor.counts() },
+    };
+  }
+
+  private async publish(): Promise<void> {
+    if (!this.presence || this.stopping) return;
+    try {
+      this.presence.setData(buildRecord(await this.status(), this.store.list(), this.supervisor.list()));
+    } catch (err) {
+      this.log.error({ err }, 'cannot build the zookeeper record');
+    }
+  }
+
+  /**
+   * The daemon is exiting: close the API (requests in flight finish), remove the
+   * ZooKeeper node, persist and leave every service running. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('nodee stopping; services keep running');
+      if (this.refreshTimer) clearInterval(this.refreshTimer);
+      await Promise.allSettled([this.api?.close(), this.presence?.close()]);
+      await this.supervisor?.detach();
+      await this.store?.close();
+      this.lock?.release();
+      this.log.info('nodee stopped');
+    })();
+    return this.stopping;
+  }
+}
