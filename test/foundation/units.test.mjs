@@ -1,0 +1,44 @@
+import test from 'ava';
+import { readFile, writeFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { JsonStore } from '../../dist/lib/json-store.js';
+import { ERROR_CODES } from '../../dist/lib/errors.js';
+import { processStartTime, isSameProcess } from '../../dist/lib/proc.js';
+import { ROOT } from '../helpers/daemon.mjs';
+import { tempDir } from '../helpers/tmp.mjs';
+
+test('JsonStore round-trips, leaves no temp files and skips unchanged writes', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'state', 'x.json');
+  const store = new JsonStore(file, 1);
+  t.is(await store.read(), undefined);
+  await store.write({ a: 1 });
+  const before = (await readFile(file, 'utf8'));
+  await store.write({ a: 1 });
+  t.is(await readFile(file, 'utf8'), before);
+  await Promise.all([store.write({ a: 2 }), store.write({ a: 3 })]);
+  t.deepEqual(await new JsonStore(file, 1).read(), { a: 3 });
+  t.deepEqual(await readdir(path.dirname(file)), ['x.json']);
+});
+
+test('JsonStore refuses a file from a newer nodee and a torn file', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'x.json');
+  await writeFile(file, JSON.stringify({ version: 9, data: {} }));
+  await t.throwsAsync(() => new JsonStore(file, 1).read(), { message: /newer nodee/ });
+  await writeFile(file, '{"version":1,"da');
+  await t.throwsAsync(() => new JsonStore(file, 1).read(), { instanceOf: SyntaxError });
+});
+
+test('process start time tells a live process from a reused pid', (t) => {
+  const mine = processStartTime(process.pid);
+  t.true(Number.isInteger(mine) && mine > 0);
+  t.true(isSameProcess(process.pid, mine));
+  t.false(isSameProcess(process.pid, mine + 1));
+  t.is(processStartTime(2 ** 22 + 1), undefined);
+});
+
+test('every error code is documented in docs/ERRORS.md', async (t) => {
+  const doc = await readFile(path.join(ROOT, 'docs', 'ERRORS.md'), 'utf8');
+  for (const code of Object.keys(ERROR_CODES)) t.true(doc.includes('`' + code + '`'), `${code} is not in docs/ERRORS.md`);
+});
