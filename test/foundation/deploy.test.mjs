@@ -32,11 +32,16 @@ test('npm start runs a daemon on the embedded default and stops on SIGINT', asyn
   const proc = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start-local.mjs')], {
     env: { ...process.env, NODEE_LISTEN: `127.0.0.1:${port}` },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so teardown also reaps the ZooKeeper it starts
   });
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
   const exited = new Promise((r) => proc.on('exit', r));
-  t.teardown(() => proc.kill('SIGKILL'));
+  t.teardown(() => {
+    try {
+      process.kill(-proc.pid, 'SIGKILL');
+    } catch {}
+  });
   const status = await waitFor(async () => {
     const res = await fetch(`http://127.0.0.1:${port}/v1/status`);
     return res.ok && res.json();
