@@ -80,3 +80,18 @@ test('a TLS key that cannot be read stops start-up naming the key', async (t) =>
   t.not(r.code, 0);
   t.regex(r.stderr, /api\.tls\.cert: cannot read \/nonexistent\/c\.pem/);
 });
+
+test('the log is JSON lines with time, level and message', async (t) => {
+  const d = await startDaemon(t);
+  await d.api('GET', '/v1/nothing');
+  t.is(await d.stop(), 0);
+  const lines = d.logs().split('\n').filter(Boolean);
+  t.true(lines.length >= 3);
+  for (const line of lines) {
+    const e = JSON.parse(line);
+    t.is(typeof e.msg, 'string');
+    t.true(['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(e.level), line);
+    t.false(Number.isNaN(Date.parse(e.time)), line);
+  }
+  t.true(lines.some((l) => JSON.parse(l).msg === 'standalone: no zookeeper configured, this node is not registered'));
+});
