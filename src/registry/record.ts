@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { Artifact } from '../artifacts/types.js';
+import type { NodeStatus } from '../daemon/status.js';
+import type { Service } from '../services/types.js';
+
+/**
+ * The data of `<nodesPath>/<instance>` (contract: "ZooKeeper"), UTF-8 JSON. The schema is
+ * what cluster tooling accepts from ZooKeeper, where anyone may have written anything;
+ * unknown keys pass so an older `nodee cluster` still reads a newer daemon's record.
+ */
+export const nodeRecordSchema = z.object({
+  instance: z.string(),
+  hostname: z.string(),
+  pid: z.number(),
+  version: z.string(),
+  state: z.string(),
+  startedAt: z.string(),
+  updatedAt: z.string(),
+  console: z.object({ url: z.string(), port: z.number() }),
+  machine: z.object({
+    cpus: z.number(),
+    memoryBytes: z.number(),
+    freeMemoryBytes: z.number(),
+    loadavg: z.array(z.number()),
+    diskFreeBytes: z.number(),
+  }),
+  artifacts: z.array(z.string()),
+  services: z.array(
+    z.object({
+      coordinate: z.string(),
+      artifact: z.string(),
+      state: z.string(),
+      pid: z.number().nullable(),
+      ports: z.record(z.string(), z.number()),
+    }),
+  ),
+});
+
+export type NodeRecord = z.infer<typeof nodeRecordSchema>;
+
+/** ZooKeeper refuses znode data over jute.maxbuffer (1 MiB by default, headers included). */
+export const MAX_RECORD_BYTES = 1024 * 1024 - 1024;
+
+export function buildRecord(status: NodeStatus, artifacts: Artifact[], services: Service[], now: Date = new Date()): NodeRecord {
+  return {
+    instance: status.instance,
+    hostname: status.hostname,
+    pid: status.pid,
+    version: status.version,
+    state: status.state,
+    startedAt: status.startedAt,
+    updatedAt: now.toISOString(),
+    console: { url: status.console.url, port: status.console.port },
+    machine: {
+      cpus: status.machine.cpus,
+      memoryBytes: status.machine.memoryBytes,
+      freeMemoryBytes: status.machine.freeMemoryBytes,
+      loadavg: status.machine.loadavg,
+      diskFreeBytes: status.machine.diskFreeBytes,
+    },
+    artifacts: artifacts.filter((a) => a.state === 'installed').map((a) => a.id),
+    services: services.map((s) => ({ coordinate: s.coordinate, artifact: s.artifact, state: s.state, pid: s.pid, ports: { ...s.ports } })),
+  };
+}
+
+export function encodeRecord(record: NodeRecord): Buffer {
+  return Buffer.from(JSON.stringify(record), 'utf8');
+}
+
+/** A record read from ZooKeeper, or the reason it is not one. */
+export function decodeRecord(data: Buffer): { record: NodeRecord } | { error: string } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    return { error: data.length === 0 ? 'empty node' : 'not JSON' };
+  }
+  const r = nodeRecordSchema.safeParse(parsed);
+  if (!r.success) return { error: `not a nodee record (${r.error.issues[0]?.path.join('.') || 'top level'}: ${r.error.issues[0]?.message})` };
+  return { record: r.data };
+}
