@@ -270,6 +270,8 @@ export class ZkClient extends EventEmitter {
     if (this.o.digest) lib.addAuthInfo('digest', Buffer.from(this.o.digest));
     this.lib = lib;
     this.session = undefined;
+    this.lastHeard = Date.now();
+    this.negotiatedTimeoutMs = this.o.sessionTimeoutMs;
     lib.on('connected', () => {
       if (lib !== this.lib) return;
       this.lastHeard = Date.now();
@@ -309,8 +311,14 @@ export class ZkClient extends EventEmitter {
     if (this.closed || !this.lib) return;
     if (this.current === 'connected') {
       void this.probe();
-    } else if (this.session && Date.now() - this.lastHeard > this.negotiatedTimeoutMs) {
-      this.expire(`no server answered for ${Date.now() - this.lastHeard} ms (session timeout ${this.negotiatedTimeoutMs} ms)`);
+    } else if (Date.now() - this.lastHeard > this.negotiatedTimeoutMs) {
+      if (this.session) {
+        this.expire(`no server answered for ${Date.now() - this.lastHeard} ms (session timeout ${this.negotiatedTimeoutMs} ms)`);
+      } else {
+        // a first connect can hang on a server that accepted the socket and never answers
+        this.log.debug('no zookeeper session yet; trying again with a new client');
+        this.renew();
+      }
     }
   }
 
