@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { NodeeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { parseConnectString, stripChroot, underChroot, type ConnectString } from './connect-string.js';
 
@@ -123,7 +124,11 @@ export class ZkClient extends EventEmitter {
 
   constructor(private readonly o: ZkClientOptions) {
     super();
-    this.target = parseConnectString(o.connect);
+    try {
+      this.target = parseConnectString(o.connect);
+    } catch (err) {
+      throw new NodeeError('CONFIG_INVALID', `zookeeper.connect: ${(err as Error).message}`);
+    }
     this.log = o.log;
     this.negotiatedTimeoutMs = o.sessionTimeoutMs;
     this.opTimeoutMs = o.opTimeoutMs ?? Math.max(1000, Math.round((o.sessionTimeoutMs * 2) / 3));
