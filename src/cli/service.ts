@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { Service } from '../services/types.js';
+import { UsageError, parseArgs, stringOption } from './args.js';
+import type { CliContext } from './context.js';
+
+const USAGE = `usage: nodee service <verb> ...
+  list
+  start COORDINATE                       start an existing service
+  start --spec FILE.json|yaml            create and start a service from a ServiceSpec
+  start COORDINATE ARTIFACT [--env K=V]... [--port NAME]... [--user USER]
+        [--restart always|on-failure|never] [-- COMMAND ARGS...]
+  stop|restart|drain COORDINATE
+  remove COORDINATE [--purge]
+  logs COORDINATE [--stream stdout|stderr] [--tail N] [-f]`;
+
+/** `nodee service …`: a thin client of /v1/services. */
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const [verb, ...rest] = args;
+  switch (verb) {
+    case 'list':
+      return list(rest, ctx);
+    case 'start':
+      return start(rest, ctx);
+    case 'stop':
+    case 'restart':
+    case 'drain':
+      return action(verb, rest, ctx);
+    case 'remove':
+      return remove(rest, ctx);
+    case 'logs':
+      return logs(rest, ctx);
+    case undefined:
+    case 'help':
+      (verb ? ctx.out : ctx.err).write(USAGE + '\n');
+      return verb ? 0 : 2;
+    default:
+      throw new UsageError(`unknown service verb "${verb}"\n${USAGE}`);
+  }
+}
+
+async function list(args: string[], ctx: CliContext): Promise<number> {
+  parseArgs(args, {});
+  const { services } = await ctx.api.request<{ services: Service[] }>('GET', '/v1/services');
+  if (ctx.json) {
+    ctx.out.write(JSON.stringify(services, null, 2) + '\n');
+    return 0;
+  }
+  const rows = services.map((s) => [
+    s.coordinate,
+    s.state,
+    s.pid === null ? '-' : String(s.pid),
+    String(s.restarts),
+    s.artifact,
+    Object.entries(s.ports)
+      .map(([n, p]) => `${n}=${p}`)
+      .join(',') || '-',
+  ]);
+  ctx.out.write(table(['COORDINATE', 'STATE', 'PID', 'RESTARTS', 'ARTIFACT', 'PORTS'], rows));
+  return 0;
+}
+
+async function start(args: string[], ctx: CliContext): Promise<number> {
+  // --env and --port repeat: parseArgs keeps the last, inlineSpec reads them all
+  const a = parseArgs(args, { values: ['spec', 'env', 'port', 'user', 'restart'] });
+  const specFile = stringOption(a, 'spec');
+  let service: Service;
+  if (specFile) {
+    if (a.positional.length) throw new UsageError('start --spec takes no other arguments');
+    service = await ctx.api.request<Service>('POST', '/v1/services', readSpec(specFile));
+  } else if (a.positional.length === 1 && a.rest.length === 0 && Object.keys(a.options).length === 0) {
+    service = await ctx.api.request<Service>('POST', `/v1/services/${encodeURIComponent(a.positional[0]!)}/start`);
+  } else if (a.positional.length === 2) {
+    service = await ctx.api.request<Service>('POST', '/v1/services', inlineSpec(args, a.positional as [string, string], a.rest));
+  } else {
+    throw new UsageError(USAGE);
+  }
+  printService(service, ctx);
+  return 0;
+}
+
+/** The repeatable --env and --port, read in order from the raw words. */
+function inlineSpec(args: string[], [coordinate, artifact]: [string, string], command: string[]): Record<string, unknown> {
+  const spec: Record<string, unknown> = { coordinate, artifact };
+  const env: Record<string, string> = {};
+  const ports: string[] = [];
+  const end = args.indexOf('--');
+  const words = end < 0 ? args : args.slice(0, end);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const [name, inline] = w.includes('=') && w.startsWith('--') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w, undefined];
+    const value = () => inline ?? words[++i]!;
+    if (name === '--env') {
+      const kv = value();
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new UsageError(`--env needs NAME=VALUE, got "${kv}"`);
+      env[kv.slice(0, eq)] = kv.slice(eq + 1);
+    } else if (name === '--port') ports.push(value());
+    else if (name === '--user') spec.user = value();
+    else if (name === '--restart') spec.restart = { policy: value() };
+  }
+  if (Object.keys(env).length) spec.env = env;
+  if (ports.length) spec.ports = ports;
+  if (command.length) spec.command = command;
+  return spec;
+}
+
+function readSpec(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    return parseYaml(text) as unknown; // JSON is valid YAML
+  } catch (err) {
+    throw new UsageError(`${file} is not JSON or YAML (${(err as Error).message})`);
+  }
+}
+
+async function action(verb: 'stop' | 'restart' | 'drain', args: string[], ctx: CliContext): Promise<number> {
+  const a = parseArgs(args, {});
+  const coordinate = oneCoordinate(a.positional);
+  const service = await ctx.api.request<Service>('POST', `/v1/services/${encodeURIComponent(coordinate)}/${verb}`);
+  printService(service, ctx);
+  return 0;
+}
+
+async function remove(args: string[], ctx: CliContext): Promise<number> {
+  const a = parseArgs(args, { flags: ['purge'] });
+  const coordinate = oneCoordinate(a.positional);
+  await ctx.api.request('DELETE', `/v1/services/${encodeURIComponent(coordinate)}${a.options.purge ? '?purge=true' : ''}`);
+  if (!ctx.json) ctx.out.write(`removed ${coordinate}${a.options.purge ? ' (runtime dir purged)' : ''}\n`);
+  return 0;
+}
+
+async function logs(args: string[], ctx: CliContext): Promise<number> {
+  const a = parseArgs(args, { values: ['stream', 'tail'], flags: ['follow'], aliases: { f: 'follow', n: 'tail' } });
+  const coordinate = oneCoordinate(a.positional);
+  const q = new URLSearchParams();
+  q.set('stream', stringOption(a, 'stream') ?? 'stdout');
+  const tail = stringOption(a, 'tail') ?? (a.options.follow ? '10' : undefined);
+  if (tail !== undefined) q.set('tail', tail);
+  if (a.options.follow) q.set('follow', 'true');
+  const body = await ctx.api.stream(`/v1/services/${encodeURIComponent(coordinate)}/logs?${q}`);
+  for await (const chunk of body) ctx.out.write(chunk as Buffer);
+  return 0;
+}
+
+function oneCoordinate(positional: string[]): string {
+  if (positional.length !== 1) throw new UsageError(`expected one coordinate\n${USAGE}`);
+  return positional[0]!;
+}
+
+function printService(s: Service, ctx: CliContext): void {
+  if (ctx.json) ctx.out.write(JSON.stringify(s, null, 2) + '\n');
+  else ctx.out.write(`${s.coordinate} ${s.state}${s.pid ? ` pid ${s.pid}` : ''}\n`);
+}
+
+function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
+}

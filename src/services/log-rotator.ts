@@ -1,0 +1,97 @@
+import { promises as fs } from 'node:fs';
+import type { Logger } from '../lib/log.js';
+import { logFile, type LogStream } from './steps/logs.js';
+
+const TICK_MS = 250;
+const MAX_INTERVAL_MS = 10_000;
+
+interface Watched {
+  file: string;
+  nextCheck: number;
+  lastSize: number;
+  lastAt: number;
+  busy: boolean;
+}
+
+/**
+ * Size-based rotation of every service's logs, done by the daemon because services write
+ * to the files directly. copytruncate: `.N-1`→`.N` … `.1`→`.2`, copy the file to `.1`,
+ * truncate it; the service's O_APPEND fd goes on writing at the new end. Lines written
+ * between the copy and the truncate are lost (the known copytruncate trade-off).
+ *
+ * Checking 2,000 files every second would cost more than the services it watches, so each
+ * file is checked again when, at the rate it has been growing, it could reach half the
+ * limit: a quiet log is looked at every 10 s, a flood every 250 ms.
+ */
+export class LogRotator {
+  private readonly watched = new Map<string, Watched>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly o: { maxBytes: number; keep: number; log: Logger; now?: () => number },
+  ) {}
+
+  add(runtimeDir: string): void {
+    for (const stream of ['stdout', 'stderr'] as LogStream[]) {
+      const file = logFile(runtimeDir, stream);
+      if (!this.watched.has(file)) this.watched.set(file, { file, nextCheck: 0, lastSize: 0, lastAt: this.now(), busy: false });
+    }
+    this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
+  }
+
+  remove(runtimeDir: string): void {
+    for (const stream of ['stdout', 'stderr'] as LogStream[]) this.watched.delete(logFile(runtimeDir, stream));
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.watched.clear();
+  }
+
+  /** Checks every due file now (tests and the flood case call it through tick). */
+  tick(): void {
+    const now = this.now();
+    for (const w of this.watched.values()) {
+      if (w.busy || w.nextCheck > now) continue;
+      w.busy = true;
+      this.check(w, now)
+        .catch((err: unknown) => this.o.log.warn({ err, file: w.file }, 'log rotation failed'))
+        .finally(() => (w.busy = false));
+    }
+  }
+
+  private async check(w: Watched, now: number): Promise<void> {
+    let size: number;
+    try {
+      size = (await fs.stat(w.file)).size;
+    } catch {
+      w.nextCheck = now + MAX_INTERVAL_MS;
+      return;
+    }
+    if (size >= this.o.maxBytes) {
+      await rotate(w.file, this.o.keep);
+      size = 0;
+    }
+    const rate = Math.max(0, size - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
+    const untilHalf = rate > 0 ? (this.o.maxBytes - size) / rate / 2 : MAX_INTERVAL_MS;
+    w.nextCheck = now + Math.min(MAX_INTERVAL_MS, Math.max(TICK_MS, untilHalf));
+    w.lastSize = size;
+    w.lastAt = now;
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+}
+
+/** copytruncate with `keep` old files; safe to repeat, a missing `.i` is skipped. */
+export async function rotate(file: string, keep: number): Promise<void> {
+  for (let i = keep - 1; i >= 1; i--) {
+    await fs.rename(`${file}.${i}`, `${file}.${i + 1}`).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+  await fs.copyFile(file, `${file}.1`);
+  await fs.truncate(file, 0);
+}

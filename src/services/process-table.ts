@@ -1,0 +1,98 @@
+import { promises as fs } from 'node:fs';
+import { errnoOf } from '../lib/errors.js';
+
+/**
+ * What nodee reads of /proc to stop a service's whole tree: process groups (the service is
+ * a group leader) and the NODEE_RUNTIME_DIR every service process inherits, which still
+ * marks a child that called setsid() and double-forked away from the group and the tree.
+ *
+ * A full scan reads every process, so scans are shared: concurrent callers (a node drain
+ * stopping hundreds of services) within SHARE_MS get one scan.
+ */
+const SHARE_MS = 50;
+const MARKER = 'NODEE_RUNTIME_DIR=';
+
+interface ProcEntry {
+  pid: number;
+  pgid: number;
+  zombie: boolean;
+  runtimeDir: string | undefined;
+}
+
+let shared: { at: number; scan: Promise<ProcEntry[]> } | undefined;
+
+function scan(): Promise<ProcEntry[]> {
+  const now = Date.now();
+  if (shared && now - shared.at < SHARE_MS) return shared.scan;
+  const current = { at: now, scan: readAll() };
+  shared = current;
+  return current.scan;
+}
+
+async function readAll(): Promise<ProcEntry[]> {
+  const pids = (await fs.readdir('/proc')).filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => p !== process.pid);
+  const out: ProcEntry[] = [];
+  const CHUNK = 64;
+  for (let i = 0; i < pids.length; i += CHUNK) {
+    const entries = await Promise.all(pids.slice(i, i + CHUNK).map(readEntry));
+    for (const e of entries) if (e) out.push(e);
+  }
+  return out;
+}
+
+async function readEntry(pid: number): Promise<ProcEntry | undefined> {
+  try {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    let runtimeDir: string | undefined;
+    try {
+      const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8');
+      const at = environ.indexOf(MARKER);
+      if (at >= 0 && (at === 0 || environ[at - 1] === '\0')) {
+        const end = environ.indexOf('\0', at);
+        runtimeDir = environ.slice(at + MARKER.length, end < 0 ? undefined : end);
+      }
+    } catch {
+      // kernel threads and processes we may not read: not ours
+    }
+    return { pid, pgid: Number(fields[2]), zombie: fields[0] === 'Z', runtimeDir };
+  } catch {
+    return undefined; // gone while scanning
+  }
+}
+
+/** Sends `signal` to a process group; a group already gone is fine. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch (err) {
+    if (errnoOf(err) !== 'ESRCH') throw err;
+  }
+}
+
+export function signalProcess(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    if (errnoOf(err) !== 'ESRCH') throw err;
+  }
+}
+
+/**
+ * True while some live (non-zombie) process is in the group. kill(-pgid, 0) answers the
+ * common case in one syscall; it also succeeds for zombies an init that does not reap
+ * leaves behind, so a positive answer is confirmed by a scan.
+ */
+export async function groupAlive(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    return errnoOf(err) !== 'ESRCH';
+  }
+  return (await scan()).some((e) => e.pgid === pgid && !e.zombie);
+}
+
+/** Live processes carrying this service's NODEE_RUNTIME_DIR, wherever they went. */
+export async function markedProcesses(runtimeDir: string): Promise<number[]> {
+  return (await scan()).filter((e) => e.runtimeDir === runtimeDir && !e.zombie).map((e) => e.pid);
+}

@@ -1,0 +1,90 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { JsonStore } from '../lib/json-store.js';
+import type { Logger } from '../lib/log.js';
+import type { ServiceRecord } from './state.js';
+
+const VERSION = 1;
+
+/**
+ * One crash-safe file per service under `<prefix>/state/services/`, so a change to one
+ * service rewrites a few hundred bytes, not the whole fleet's records. Writes are
+ * coalesced: while one is in flight only the newest snapshot is written next, so a burst
+ * of transitions costs at most two fsyncs and never delays a spawn.
+ */
+export class RecordFile {
+  private readonly store: JsonStore<ServiceRecord>;
+  private pending: ServiceRecord | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(
+    readonly file: string,
+    private readonly log: Logger,
+  ) {
+    this.store = new JsonStore<ServiceRecord>(file, VERSION);
+  }
+
+  save(record: ServiceRecord): void {
+    this.pending = structuredClone(record);
+    this.writing ??= this.drain();
+  }
+
+  /** Resolves once everything saved so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  async delete(): Promise<void> {
+    await this.flush();
+    await fs.rm(this.file, { force: true });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.pending) {
+        const next = this.pending;
+        this.pending = undefined;
+        try {
+          await this.store.write(next);
+        } catch (err) {
+          this.log.error({ err, file: this.file }, 'cannot persist service state');
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+}
+
+export class RecordDir {
+  constructor(
+    readonly dir: string,
+    private readonly log: Logger,
+  ) {}
+
+  fileFor(coordinate: string): RecordFile {
+    return new RecordFile(path.join(this.dir, `${coordinate}.json`), this.log);
+  }
+
+  /** Every readable record; temp files left by a crash are removed, unreadable records logged and skipped. */
+  async loadAll(): Promise<ServiceRecord[]> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const out: ServiceRecord[] = [];
+    for (const name of (await fs.readdir(this.dir)).sort()) {
+      const file = path.join(this.dir, name);
+      if (name.startsWith('.') && name.endsWith('.tmp')) {
+        await fs.rm(file, { force: true });
+        continue;
+      }
+      if (!name.endsWith('.json')) continue;
+      try {
+        const record = await new JsonStore<ServiceRecord>(file, VERSION).read();
+        if (record && record.spec?.coordinate === name.slice(0, -'.json'.length)) out.push(record);
+        else this.log.error({ file }, 'service record does not match its file name; ignored');
+      } catch (err) {
+        this.log.error({ err, file }, 'unreadable service record; ignored');
+      }
+    }
+    return out;
+  }
+}

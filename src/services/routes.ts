@@ -1,0 +1,78 @@
+import Router from '@koa/router';
+import { NodeeError } from '../lib/errors.js';
+import { readLog } from './log-reader.js';
+import { logFile, type LogStream } from './steps/logs.js';
+import type { Supervisor } from './supervisor.js';
+
+/** /v1/services… (node drain is the node routes' job: they call drainNode()/undrainNode()). */
+export function serviceRoutes(sup: Supervisor): Router {
+  const router = new Router({ prefix: '/v1/services' });
+
+  router.get('/', (ctx) => {
+    ctx.body = { services: sup.list() };
+  });
+
+  router.post('/', async (ctx) => {
+    const body = (ctx.request as unknown as { body?: unknown }).body;
+    if (body === undefined) throw new NodeeError('BAD_REQUEST', 'a ServiceSpec JSON body is required');
+    ctx.status = 201;
+    ctx.body = await sup.create(body);
+  });
+
+  router.get('/:coordinate', (ctx) => {
+    ctx.body = sup.get(ctx.params.coordinate!);
+  });
+
+  router.post('/:coordinate/start', async (ctx) => {
+    ctx.body = await sup.start(ctx.params.coordinate!);
+  });
+
+  router.post('/:coordinate/stop', async (ctx) => {
+    ctx.body = await sup.stop(ctx.params.coordinate!);
+  });
+
+  router.post('/:coordinate/restart', async (ctx) => {
+    ctx.body = await sup.restart(ctx.params.coordinate!);
+  });
+
+  router.post('/:coordinate/drain', (ctx) => {
+    ctx.status = 202;
+    ctx.body = sup.drain(ctx.params.coordinate!);
+  });
+
+  router.delete('/:coordinate', async (ctx) => {
+    const purge = flag(ctx.query.purge, 'purge');
+    await sup.remove(ctx.params.coordinate!, { purge });
+    ctx.status = 204;
+  });
+
+  router.get('/:coordinate/logs', (ctx) => {
+    const coordinate = ctx.params.coordinate!;
+    const stream = (single(ctx.query.stream, 'stream') ?? 'stdout') as LogStream;
+    if (stream !== 'stdout' && stream !== 'stderr') throw new NodeeError('BAD_REQUEST', 'stream: must be stdout or stderr');
+    const tailText = single(ctx.query.tail, 'tail');
+    if (tailText !== undefined && !/^\d{1,9}$/.test(tailText)) throw new NodeeError('BAD_REQUEST', 'tail: must be a number of lines');
+    const follow = flag(ctx.query.follow, 'follow');
+    const body = readLog(logFile(sup.runtimeDir(coordinate), stream), { tail: tailText === undefined ? undefined : Number(tailText), follow });
+    // a followed log ends only when the client goes away
+    ctx.res.once('close', () => body.destroy());
+    ctx.type = 'text/plain; charset=utf-8';
+    ctx.set('Cache-Control', 'no-store');
+    if (follow) ctx.set('X-Accel-Buffering', 'no');
+    ctx.body = body;
+  });
+
+  return router;
+}
+
+function single(v: string | string[] | undefined, name: string): string | undefined {
+  if (Array.isArray(v)) throw new NodeeError('BAD_REQUEST', `${name}: given more than once`);
+  return v;
+}
+
+function flag(v: string | string[] | undefined, name: string): boolean {
+  const s = single(v, name);
+  if (s === undefined || s === 'false' || s === '0') return false;
+  if (s === 'true' || s === '1' || s === '') return true;
+  throw new NodeeError('BAD_REQUEST', `${name}: must be true or false`);
+}

@@ -1,0 +1,421 @@
+import type { ChildProcess } from 'node:child_process';
+import { NodeeError, messageOf } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { isSameProcess } from '../lib/proc.js';
+import type { LogRotator } from './log-rotator.js';
+import type { ServiceMetrics } from './metrics.js';
+import { RestartPolicy, describe, type ExitStatus } from './policy.js';
+import type { RecordFile } from './record-store.js';
+import { AT_REST, canTransition, type ServiceRecord } from './state.js';
+import { resolveCommand } from './steps/command.js';
+import { commandLine, serviceEnvironment } from './steps/environment.js';
+import { copyFiles } from './steps/files.js';
+import { restoreState } from './steps/restore.js';
+import { chownTree, ensureRuntimeDir, isPristine } from './steps/runtime-dir.js';
+import { spawnService, type Isolation } from './steps/spawn.js';
+import { stopTree } from './steps/stop.js';
+import { resolveUser, type RunAs } from './steps/user.js';
+import type { Service, ServiceState } from './types.js';
+
+export interface RunnerDeps {
+  log: Logger;
+  artifacts: { installedPath(id: string): string | undefined };
+  rotator: LogRotator;
+  isolation: Isolation | undefined;
+  metrics: ServiceMetrics;
+  /** Called after every committed change, with the state before it. */
+  onChange(runner: ServiceRunner, from: ServiceState): void;
+  now?: () => number;
+}
+
+/** The process a runner watches: its own child, or one adopted from an earlier daemon. */
+interface Live {
+  pid: number;
+  startTime: number | null;
+  child: ChildProcess | undefined;
+  exit: ExitStatus | undefined;
+  exited: Promise<ExitStatus>;
+  settle(exit: ExitStatus): void;
+}
+
+const UNKNOWN_EXIT: ExitStatus = { code: null, signal: null };
+
+/**
+ * One service's life. Operator requests (start, stop, restart, remove) and policy
+ * restarts run one at a time through `ops`; a process exit is an event handled at once.
+ * Every change of the record goes through commit(), which checks the transition,
+ * persists and notifies.
+ *
+ * Prestart steps run before every start and are each safe to repeat: runtime dir, then
+ * (once, before the first start) files and restore, then command resolution and spawn.
+ */
+export class ServiceRunner {
+  readonly coordinate: string;
+  private live: Live | undefined;
+  private ops: Promise<unknown> = Promise.resolve();
+  private backoffTimer: NodeJS.Timeout | undefined;
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** A drained leader that exited: its group may still hold children to stop. */
+  private leftoverGroup: number | undefined;
+  private detached = false;
+  private readonly policy: RestartPolicy;
+  private user: RunAs | undefined;
+
+  constructor(
+    private readonly record: ServiceRecord,
+    readonly runtimeDir: string,
+    private readonly file: RecordFile,
+    private readonly deps: RunnerDeps,
+  ) {
+    this.coordinate = record.spec.coordinate;
+    this.policy = new RestartPolicy(record.spec.restart, deps.now);
+  }
+
+  get state(): ServiceState {
+    return this.record.state;
+  }
+
+  get artifact(): string {
+    return this.record.spec.artifact;
+  }
+
+  get ports(): Record<string, number> {
+    return this.record.ports;
+  }
+
+  view(): Service {
+    const r = this.record;
+    return {
+      coordinate: this.coordinate,
+      artifact: r.spec.artifact,
+      state: r.state,
+      pid: r.pid,
+      startedAt: r.startedAt,
+      restarts: r.restarts,
+      lastExit: r.lastExit,
+      runtimeDir: this.runtimeDir,
+      ports: r.ports,
+      spec: r.spec as unknown as Record<string, unknown>,
+    };
+  }
+
+  // ---- operator requests -------------------------------------------------------------
+
+  start(): Promise<Service> {
+    return this.enqueue(async () => {
+      this.clearTimers();
+      // a start during a drain lets the old process finish stopping, then starts afresh
+      if (this.record.state === 'draining') await this.halt();
+      this.commit(this.record.state, { desired: 'running' });
+      if (this.live) return;
+      this.policy.reset();
+      await this.launch().catch((err: unknown) => {
+        this.commit('failed', { desired: 'stopped' });
+        throw err;
+      });
+    });
+  }
+
+  stop(): Promise<Service> {
+    return this.enqueue(() => this.halt());
+  }
+
+  restart(): Promise<Service> {
+    return this.enqueue(async () => {
+      await this.halt();
+      this.commit(this.record.state, { desired: 'running' });
+      this.policy.reset();
+      await this.launch().catch((err: unknown) => {
+        this.commit('failed', { desired: 'stopped' });
+        throw err;
+      });
+    });
+  }
+
+  /** Returns at once: draining, the drain signal sent, stopped at exit or at the timeout. */
+  drain(): Service {
+    const { state } = this.record;
+    if (state === 'draining' || state === 'stopping' || this.detached) return this.view();
+    this.commit(state, { desired: 'stopped' });
+    if (!this.live || state !== 'running') {
+      void this.stop().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'drain: stop failed'));
+      return this.view();
+    }
+    this.commit('draining');
+    const { signal, timeoutSeconds } = this.record.spec.drain;
+    if (signal) this.signalGroup(this.live.pid, signal as NodeJS.Signals);
+    this.armDrainTimer(timeoutSeconds * 1000);
+    return this.view();
+  }
+
+  /** Runs `forget` once the service is at rest (409 SERVICE_RUNNING otherwise). */
+  remove(forget: () => Promise<void>): Promise<void> {
+    return this.enqueue(async () => {
+      if (!AT_REST.includes(this.record.state) || this.live) {
+        throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.record.state}; stop it before removing it`);
+      }
+      this.clearTimers();
+      this.detached = true;
+      this.deps.rotator.remove(this.runtimeDir);
+      await forget();
+    }).then(() => undefined);
+  }
+
+  // ---- daemon life ---------------------------------------------------------------------
+
+  /**
+   * After a daemon restart: adopt the recorded process when it is still the same one
+   * (pid and start time), otherwise treat it as an exit nobody saw and apply the policy.
+   * Returns true when a live process was adopted.
+   */
+  resume(): boolean {
+    const r = this.record;
+    if (r.pid !== null && r.startTime !== null && isSameProcess(r.pid, r.startTime)) {
+      this.attach(adopted(r.pid, r.startTime));
+      this.deps.rotator.add(this.runtimeDir);
+      this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
+      if (r.state === 'starting') this.commit('running');
+      else if (r.state === 'stopping' || r.desired === 'stopped') void this.stop().catch(() => undefined);
+      else if (r.state === 'draining') this.armDrainTimer(r.spec.drain.timeoutSeconds * 1000);
+      return true;
+    }
+    if (r.pid !== null) {
+      this.deps.log.warn({ coordinate: this.coordinate, pid: r.pid }, 'service process died while no daemon watched it');
+      this.commit(r.state, { pid: null, startTime: null, lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
+    }
+    switch (r.state) {
+      case 'running':
+      case 'starting':
+        if (r.desired === 'running') this.afterExit(UNKNOWN_EXIT);
+        else this.commit('stopped');
+        break;
+      case 'backoff':
+        if (r.desired === 'running') void this.relaunch();
+        else this.commit('stopped');
+        break;
+      case 'stopping':
+      case 'draining':
+        this.commit('stopped');
+        break;
+      default:
+        break;
+    }
+    return false;
+  }
+
+  /** For adopted processes, which send no exit event: called by the supervisor's poll. */
+  pollAdopted(): void {
+    const live = this.live;
+    if (live && !live.child && live.startTime !== null && !isSameProcess(live.pid, live.startTime)) live.settle(UNKNOWN_EXIT);
+  }
+
+  get isAdopted(): boolean {
+    return this.live !== undefined && this.live.child === undefined;
+  }
+
+  /** The daemon is exiting: keep the process running, stop listening, keep the record. */
+  async detach(): Promise<void> {
+    this.detached = true;
+    this.clearTimers();
+    this.live?.child?.removeAllListeners('exit');
+    this.live?.child?.unref();
+    await this.file.flush();
+  }
+
+  flush(): Promise<void> {
+    return this.file.flush();
+  }
+
+  // ---- the life cycle ------------------------------------------------------------------
+
+  private async launch(): Promise<void> {
+    if (this.live || this.detached) return;
+    this.commit('starting', { pid: null, startTime: null });
+    const spec = this.record.spec;
+    const softwareDir = this.deps.artifacts.installedPath(spec.artifact);
+    if (!softwareDir) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${spec.artifact} is not installed`);
+    if (spec.user && !this.user) this.user = resolveUser(spec.user);
+    const env = serviceEnvironment({ spec, runtimeDir: this.runtimeDir, softwareDir, ports: this.record.ports, user: this.user });
+    await ensureRuntimeDir(this.runtimeDir, this.user);
+    if (!this.record.prepared) {
+      const pristine = await isPristine(this.runtimeDir);
+      await copyFiles({ files: spec.files, softwareDir, runtimeDir: this.runtimeDir, env });
+      if (spec.restore) {
+        if (pristine) await restoreState(spec.restore, this.runtimeDir);
+        else this.deps.log.info({ coordinate: this.coordinate }, 'runtime dir is not empty: restore skipped');
+      }
+      if (this.user) await chownTree(this.runtimeDir, this.user);
+      this.commit('starting', { prepared: true });
+    }
+    const argv = commandLine(spec, env);
+    argv[0] = resolveCommand(argv[0]!, softwareDir, env.PATH);
+    const spawned = await spawnService({ argv, env, cwd: this.runtimeDir, user: this.user, isolation: this.deps.isolation });
+    if (this.detached) {
+      spawned.child.unref();
+      return;
+    }
+    const live: Live = { ...spawned, exit: undefined, settle: () => undefined };
+    void spawned.exited.then((exit) => (live.exit = exit));
+    this.attach(live);
+    this.deps.rotator.add(this.runtimeDir);
+    this.deps.metrics.starts.inc();
+    this.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
+  }
+
+  /** A policy restart (no operator waiting): a failed start counts as another exit. */
+  private relaunch(): Promise<unknown> {
+    return this.enqueue(async () => {
+      if (this.record.desired !== 'running' || this.live || this.detached) return;
+      try {
+        await this.launch();
+      } catch (err) {
+        this.deps.log.error({ err, coordinate: this.coordinate }, `start failed: ${messageOf(err)}`);
+        this.commit(this.record.state, { lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
+        this.afterExit(UNKNOWN_EXIT);
+      }
+    });
+  }
+
+  private attach(live: Live): void {
+    if (!live.child) {
+      // no exit event for a process that is not our child: pollAdopted() or halt() settles it
+      live.exited = new Promise<ExitStatus>((resolve) => {
+        live.settle = (exit) => {
+          live.exit ??= exit;
+          resolve(exit);
+        };
+      });
+    }
+    this.live = live;
+    void live.exited.then((exit) => {
+      if (this.live === live && !this.detached) this.onExit(exit);
+    });
+  }
+
+  private onExit(exit: ExitStatus): void {
+    const live = this.live!;
+    this.live = undefined;
+    const lastExit = { code: exit.code, signal: exit.signal, at: this.nowIso() };
+    const patch = { pid: null, startTime: null, lastExit };
+    switch (this.record.state) {
+      case 'stopping':
+        // halt() is waiting for the tree and finishes the stop
+        this.commit('stopping', patch);
+        return;
+      case 'draining':
+        this.clearTimers();
+        this.leftoverGroup = live.pid;
+        this.commit('draining', patch);
+        void this.stop().catch(() => undefined);
+        return;
+      default:
+        break;
+    }
+    // whatever the leader forked goes with it: a crashed service leaves no workers behind
+    this.signalGroup(live.pid, 'SIGKILL');
+    this.commit(this.record.state, patch);
+    this.deps.log.info({ coordinate: this.coordinate, pid: live.pid, ...exit }, `service ${describe(exit)}`);
+    if (this.record.desired !== 'running') this.commit('stopped');
+    else this.afterExit(exit);
+  }
+
+  /** The policy's answer to an exit (or a failed start) of a service meant to run. */
+  private afterExit(exit: ExitStatus): void {
+    const decision = this.policy.decide(exit);
+    if (decision.action === 'exited' || decision.action === 'failed') {
+      if (decision.action === 'failed') this.deps.log.warn({ coordinate: this.coordinate, reason: decision.reason }, 'service failed');
+      this.commit(decision.action);
+      return;
+    }
+    this.deps.metrics.restarts.inc();
+    this.commit(decision.delayMs === 0 ? this.record.state : 'backoff', { restarts: this.record.restarts + 1 });
+    if (decision.delayMs === 0) {
+      void this.relaunch();
+      return;
+    }
+    this.backoffTimer = setTimeout(() => {
+      this.backoffTimer = undefined;
+      void this.relaunch();
+    }, decision.delayMs);
+  }
+
+  /** Stops whatever runs, waits for the whole tree, ends at stopped. Safe to repeat. */
+  private async halt(): Promise<void> {
+    this.clearTimers();
+    this.commit(this.record.state, { desired: 'stopped' });
+    const live = this.live;
+    const group = live?.pid ?? this.leftoverGroup;
+    this.leftoverGroup = undefined;
+    if (group !== undefined) {
+      if (this.record.state !== 'stopping') this.commit('stopping');
+      const { signal, timeoutSeconds } = this.record.spec.stop;
+      const result = await stopTree({
+        pid: group,
+        runtimeDir: this.runtimeDir,
+        signal: signal as NodeJS.Signals,
+        timeoutMs: timeoutSeconds * 1000,
+        leaderGone: () => {
+          if (!live || live.exit) return true;
+          if (!live.child && live.startTime !== null && !isSameProcess(live.pid, live.startTime)) live.settle(UNKNOWN_EXIT);
+          return live.exit !== undefined;
+        },
+      });
+      if (result.killed) this.deps.log.warn({ coordinate: this.coordinate }, `did not stop within ${timeoutSeconds} s: killed`);
+      if (result.survivors.length) this.deps.log.error({ coordinate: this.coordinate, pids: result.survivors }, 'processes survived SIGKILL');
+      if (live) {
+        const exit = await live.exited;
+        if (this.live === live) this.onExit(exit);
+      }
+      this.deps.metrics.stops.inc();
+    }
+    if (this.record.state !== 'stopped') this.commit('stopped', { pid: null, startTime: null });
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  /** The one place the record changes: checked, persisted, announced. */
+  private commit(to: ServiceState, patch: Partial<ServiceRecord> = {}): void {
+    const from = this.record.state;
+    if (!canTransition(from, to)) throw new Error(`${this.coordinate}: illegal state change ${from} -> ${to}`);
+    Object.assign(this.record, patch, { state: to });
+    this.file.save(this.record);
+    this.deps.onChange(this, from);
+  }
+
+  private enqueue(op: () => Promise<void>): Promise<Service> {
+    const next = this.ops.then(op).then(() => this.view());
+    this.ops = next.catch(() => undefined);
+    return next;
+  }
+
+  private armDrainTimer(ms: number): void {
+    clearTimeout(this.drainTimer);
+    this.drainTimer = setTimeout(() => {
+      this.drainTimer = undefined;
+      void this.stop().catch(() => undefined);
+    }, ms);
+  }
+
+  private clearTimers(): void {
+    clearTimeout(this.backoffTimer);
+    clearTimeout(this.drainTimer);
+    this.backoffTimer = this.drainTimer = undefined;
+  }
+
+  private signalGroup(pgid: number, signal: NodeJS.Signals): void {
+    try {
+      process.kill(-pgid, signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  private nowIso(): string {
+    return new Date((this.deps.now ?? Date.now)()).toISOString();
+  }
+}
+
+function adopted(pid: number, startTime: number): Live {
+  // exited and settle are wired by attach()
+  return { pid, startTime, child: undefined, exit: undefined, exited: new Promise<ExitStatus>(() => undefined), settle: () => undefined };
+}

@@ -1,0 +1,43 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { unpack } from '../../artifacts/unpack.js';
+import type { ServiceSpec } from '../spec.js';
+import { download } from './download.js';
+
+/** A saved state is bounded like an artifact (contract defaults for limits.*). */
+const MAX_BYTES = 4 * 1024 ** 3;
+const MAX_FILES = 200_000;
+
+/**
+ * Unpacks the `restore` ZIP into the (pristine) runtime dir, through the artifact store's
+ * unpacker so the same checks apply (no `..`, no absolute paths, no links out, bombs
+ * refused). It unpacks into a sibling staging dir first: a failed restore leaves the
+ * runtime dir as empty as it was, and repeating the step starts over.
+ */
+export async function restoreState(restore: NonNullable<ServiceSpec['restore']>, runtimeDir: string): Promise<void> {
+  const staging = path.join(path.dirname(runtimeDir), `.${path.basename(runtimeDir)}.restore`);
+  const archive = `${staging}.zip`;
+  await fs.rm(staging, { recursive: true, force: true });
+  try {
+    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: MAX_BYTES, what: 'restore.url' });
+    await unpack(archive, staging, { maxBytes: MAX_BYTES, maxFiles: MAX_FILES });
+    // the unpacker writes read-only trees (artifacts are immutable); state is the service's to change
+    await makeWritable(staging);
+    for (const name of await fs.readdir(staging)) {
+      await fs.rm(path.join(runtimeDir, name), { recursive: true, force: true });
+      await fs.rename(path.join(staging, name), path.join(runtimeDir, name));
+    }
+  } finally {
+    await fs.rm(archive, { force: true });
+    await makeWritable(staging).catch(() => undefined);
+    await fs.rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function makeWritable(dir: string): Promise<void> {
+  const st = await fs.lstat(dir);
+  if (st.isSymbolicLink()) return;
+  await fs.chmod(dir, st.mode | 0o200);
+  if (!st.isDirectory()) return;
+  for (const name of await fs.readdir(dir)) await makeWritable(path.join(dir, name));
+}

@@ -1,0 +1,66 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync } from 'node:fs';
+import { processStartTime } from '../../lib/proc.js';
+import type { ExitStatus } from '../policy.js';
+import { openLogFds } from './logs.js';
+import type { RunAs } from './user.js';
+
+/**
+ * Run as root, a service could write the immutable software tree (root ignores mode
+ * bits). So a root service starts in its own mount namespace where `<prefix>/software` is
+ * a read-only bind mount; unshare and sh exec in place, so the pid nodee records is the
+ * service's own. The mount is private to the service: the host sees nothing.
+ */
+export const ISOLATE_SCRIPT = 'mount --bind -o ro "$1" "$1" || exit 126; shift; exec "$@"';
+
+export interface Isolation {
+  unshare: string;
+  softwareRoot: string;
+}
+
+export function isolatedArgv(isolation: Isolation, argv: string[]): string[] {
+  return [isolation.unshare, '-m', '--propagation', 'private', '/bin/sh', '-c', ISOLATE_SCRIPT, 'nodee-isolate', isolation.softwareRoot, ...argv];
+}
+
+export interface Spawned {
+  pid: number;
+  startTime: number | null;
+  child: ChildProcess;
+  exited: Promise<ExitStatus>;
+}
+
+/**
+ * Starts the service as the leader of its own session and process group (detached), so
+ * a signal to the group reaches everything it forks and the daemon's own signals and
+ * death never do. stdio goes straight to the log files.
+ */
+export async function spawnService(o: {
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string;
+  user: RunAs | undefined;
+  isolation: Isolation | undefined;
+}): Promise<Spawned> {
+  const argv = o.isolation && !o.user ? isolatedArgv(o.isolation, o.argv) : o.argv;
+  const [out, err] = openLogFds(o.cwd);
+  let child: ChildProcess;
+  try {
+    child = spawn(argv[0]!, argv.slice(1), {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true,
+      stdio: ['ignore', out, err],
+      ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
+    });
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
+  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  const pid = child.pid!;
+  return { pid, startTime: processStartTime(pid) ?? null, child, exited };
+}

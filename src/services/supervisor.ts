@@ -1,0 +1,285 @@
+import { execFileSync } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { NodeeError } from '../lib/errors.js';
+import { JsonStore } from '../lib/json-store.js';
+import type { Logger } from '../lib/log.js';
+import type { Registry } from '../lib/metrics.js';
+import { parseCoordinate, runtimeDirOf } from './coordinate.js';
+import { LogRotator } from './log-rotator.js';
+import { readManifest, withDefaults } from './manifest.js';
+import { serviceMetrics, type ServiceMetrics } from './metrics.js';
+import { PortPool } from './ports.js';
+import { RecordDir } from './record-store.js';
+import { ServiceRunner } from './runner.js';
+import { parseSpec } from './spec.js';
+import { ALL_STATES, type ServiceRecord } from './state.js';
+import { findOnPath, resolveCommand } from './steps/command.js';
+import { commandLine, serviceEnvironment } from './steps/environment.js';
+import { checkFilePaths } from './steps/files.js';
+import { purgeRuntimeDir } from './steps/runtime-dir.js';
+import { ISOLATE_SCRIPT, type Isolation } from './steps/spawn.js';
+import { resolveUser } from './steps/user.js';
+import type { Service, ServiceState } from './types.js';
+
+export interface SupervisorOptions {
+  prefix: string;
+  ports: Config['ports'];
+  logs: Config['logs'];
+  log: Logger;
+  metrics: Registry;
+  artifacts: { installedPath(id: string): string | undefined };
+  /** How often processes adopted from an earlier daemon are checked (they send no exit event). */
+  adoptPollMs?: number;
+  /** Root services see `<prefix>/software` read-only (private mount namespace). Default: on when root. */
+  isolateSoftware?: boolean;
+}
+
+/**
+ * Every service on this node: creates them from specs, answers the API, persists their
+ * records under `<prefix>/state/services/`, re-adopts live processes after a daemon
+ * restart, and drains the node. Emits 'change' (coalesced per tick) on any change.
+ */
+export class Supervisor extends EventEmitter {
+  private readonly runners = new Map<string, ServiceRunner>();
+  /** Coordinates being created: a second POST for one gets 409 before any await. */
+  private readonly creating = new Set<string>();
+  private readonly records: RecordDir;
+  private readonly nodeStore: JsonStore<{ draining: boolean }>;
+  private readonly pool: PortPool;
+  private readonly rotator: LogRotator;
+  private readonly metricSet: ServiceMetrics;
+  private readonly log: Logger;
+  private isolation: Isolation | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private changeQueued = false;
+  private draining = false;
+  private closed = false;
+
+  constructor(private readonly o: SupervisorOptions) {
+    super();
+    this.log = o.log;
+    const state = path.join(o.prefix, 'state');
+    this.records = new RecordDir(path.join(state, 'services'), o.log);
+    this.nodeStore = new JsonStore(path.join(state, 'node-drain.json'), 1);
+    this.pool = new PortPool(o.ports);
+    this.rotator = new LogRotator({ maxBytes: o.logs.maxBytes, keep: o.logs.keep, log: o.log });
+    this.metricSet = serviceMetrics(o.metrics, () => this.counts() as Record<ServiceState, number>);
+  }
+
+  get nodeState(): 'active' | 'draining' {
+    return this.draining ? 'draining' : 'active';
+  }
+
+  /** Loads the records, re-adopts live processes, restarts by policy those that died meanwhile. */
+  async init(): Promise<void> {
+    this.isolation = this.probeIsolation();
+    this.draining = (await this.nodeStore.read())?.draining ?? false;
+    const records = await this.records.loadAll();
+    let adopted = 0;
+    for (const record of records) {
+      this.pool.claim(record.spec.coordinate, record.ports);
+      const runner = this.newRunner(record);
+      if (runner.resume()) adopted++;
+    }
+    this.metricSet.adopted.inc(adopted);
+    this.poller = setInterval(() => {
+      for (const r of this.runners.values()) if (r.isAdopted) r.pollAdopted();
+    }, this.o.adoptPollMs ?? 1000).unref();
+    this.log.info({ services: records.length, adopted, nodeState: this.nodeState }, 'supervisor ready');
+  }
+
+  async create(input: unknown): Promise<Service> {
+    if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no new service may start');
+    const parsed = parseSpec(input);
+    const coordinate = parsed.coordinate;
+    if (this.runners.has(coordinate) || this.creating.has(coordinate)) {
+      throw new NodeeError('SERVICE_EXISTS', `service ${coordinate} already exists`);
+    }
+    this.creating.add(coordinate);
+    let ports: Record<string, number> = {};
+    let runner: ServiceRunner | undefined;
+    const runtimeDir = runtimeDirOf(this.o.prefix, coordinate);
+    const freshDir = !existsSync(runtimeDir);
+    try {
+      const softwareDir = this.o.artifacts.installedPath(parsed.artifact);
+      if (!softwareDir) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${parsed.artifact} is not installed`);
+      const spec = withDefaults(parsed, await readManifest(softwareDir));
+      const user = spec.user ? resolveUser(spec.user) : undefined;
+      checkFilePaths(spec.files, softwareDir);
+      // a dry run of what every start does, so a bad command or ${VAR} is a 400 now
+      const placeholders = Object.fromEntries(spec.ports.map((p) => [p, 0]));
+      const env = serviceEnvironment({ spec, runtimeDir, softwareDir, ports: placeholders, user });
+      resolveCommand(commandLine(spec, env)[0]!, softwareDir, env.PATH);
+
+      ports = await this.pool.allocate(coordinate, spec.ports);
+      const record: ServiceRecord = {
+        spec,
+        desired: 'running',
+        state: 'stopped',
+        pid: null,
+        startTime: null,
+        startedAt: null,
+        restarts: 0,
+        lastExit: null,
+        ports,
+        prepared: false,
+        createdAt: new Date().toISOString(),
+      };
+      runner = this.newRunner(record);
+      const service = await runner.start();
+      this.log.info({ coordinate, artifact: spec.artifact, pid: service.pid }, 'service created');
+      return service;
+    } catch (err) {
+      // a service whose first start cannot even be prepared is not created: the client retries the POST
+      if (runner) {
+        this.runners.delete(coordinate);
+        await runner.remove(() => this.records.fileFor(coordinate).delete()).catch(() => undefined);
+      }
+      this.pool.release(ports);
+      if (freshDir) await purgeRuntimeDir(runtimeDir).catch(() => undefined);
+      throw err;
+    } finally {
+      this.creating.delete(coordinate);
+    }
+  }
+
+  list(): Service[] {
+    return [...this.runners.values()].map((r) => r.view()).sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1));
+  }
+
+  get(coordinate: string): Service {
+    return this.runner(coordinate).view();
+  }
+
+  start(coordinate: string): Promise<Service> {
+    const runner = this.runner(coordinate);
+    if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
+    return runner.start();
+  }
+
+  stop(coordinate: string): Promise<Service> {
+    return this.runner(coordinate).stop();
+  }
+
+  restart(coordinate: string): Promise<Service> {
+    const runner = this.runner(coordinate);
+    if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
+    return runner.restart();
+  }
+
+  drain(coordinate: string): Service {
+    return this.runner(coordinate).drain();
+  }
+
+  async remove(coordinate: string, o: { purge: boolean }): Promise<void> {
+    const runner = this.runner(coordinate);
+    await runner.remove(async () => {
+      await this.records.fileFor(coordinate).delete();
+      this.runners.delete(coordinate);
+      this.pool.release(runner.ports);
+      if (o.purge) await purgeRuntimeDir(runner.runtimeDir);
+    });
+    this.log.info({ coordinate, purge: o.purge }, 'service removed');
+    this.changed();
+  }
+
+  /** Node drain: refuse new starts and drain every service. Persisted across daemon restarts. */
+  drainNode(): void {
+    this.draining = true;
+    void this.nodeStore.write({ draining: true }).catch((err: unknown) => this.log.error({ err }, 'cannot persist node drain'));
+    for (const r of this.runners.values()) r.drain();
+    this.log.info('node draining');
+    this.changed();
+  }
+
+  /** Accepts starts again; drained services stay stopped until started. */
+  undrainNode(): void {
+    this.draining = false;
+    void this.nodeStore.write({ draining: false }).catch((err: unknown) => this.log.error({ err }, 'cannot persist node undrain'));
+    this.log.info('node active');
+    this.changed();
+  }
+
+  /** Any service (whatever its state) that may start from this artifact. */
+  usesArtifact(id: string): boolean {
+    for (const r of this.runners.values()) if (r.artifact === id) return true;
+    return false;
+  }
+
+  counts(): Record<string, number> {
+    const out = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<string, number>;
+    for (const r of this.runners.values()) out[r.state] = (out[r.state] ?? 0) + 1;
+    return out;
+  }
+
+  /** The runtime dir of a service, for the logs route. */
+  runtimeDir(coordinate: string): string {
+    return this.runner(coordinate).runtimeDir;
+  }
+
+  /** The daemon is exiting: persist everything and leave every service running. Safe twice. */
+  async detach(): Promise<void> {
+    this.closed = true;
+    if (this.poller) clearInterval(this.poller);
+    this.rotator.close();
+    await Promise.all([...this.runners.values()].map((r) => r.detach()));
+  }
+
+  private runner(coordinate: string): ServiceRunner {
+    parseCoordinate(coordinate);
+    const runner = this.runners.get(coordinate);
+    if (!runner) throw new NodeeError('SERVICE_NOT_FOUND', `no service ${coordinate}`);
+    return runner;
+  }
+
+  private newRunner(record: ServiceRecord): ServiceRunner {
+    const coordinate = record.spec.coordinate;
+    const runner = new ServiceRunner(record, runtimeDirOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
+      log: this.log,
+      artifacts: this.o.artifacts,
+      rotator: this.rotator,
+      isolation: this.isolation,
+      metrics: this.metricSet,
+      onChange: (r, from) => {
+        if (r.state !== from) this.log.debug({ coordinate, from, to: r.state }, 'service state');
+        this.changed();
+      },
+    });
+    this.runners.set(coordinate, runner);
+    return runner;
+  }
+
+  /** One 'change' per tick however many services changed in it. */
+  private changed(): void {
+    if (this.changeQueued || this.closed) return;
+    this.changeQueued = true;
+    setImmediate(() => {
+      this.changeQueued = false;
+      if (!this.closed) this.emit('change');
+    });
+  }
+
+  /** Checks once that unshare and a read-only bind mount work here; without them root services run unisolated. */
+  private probeIsolation(): Isolation | undefined {
+    if (this.o.isolateSoftware === false || process.getuid?.() !== 0) return undefined;
+    const softwareRoot = path.join(this.o.prefix, 'software');
+    try {
+      mkdirSync(softwareRoot, { recursive: true });
+      const unshare = findOnPath('unshare');
+      if (!unshare) throw new Error('unshare (util-linux) is not on PATH');
+      const isolation = { unshare, softwareRoot: realpathSync(softwareRoot) };
+      execFileSync(isolation.unshare, ['-m', '--propagation', 'private', '/bin/sh', '-c', ISOLATE_SCRIPT, 'nodee-isolate', isolation.softwareRoot, '/bin/true'], {
+        stdio: 'ignore',
+        timeout: 10_000,
+      });
+      this.log.info({ softwareRoot }, 'root services see the software tree read-only (private mount namespace)');
+      return isolation;
+    } catch (err) {
+      this.log.warn({ err }, 'cannot isolate services in a mount namespace: root services could write the software tree');
+      return undefined;
+    }
+  }
+}
