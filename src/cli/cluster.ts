@@ -1,0 +1,133 @@
+import { accessSync, constants, readFileSync } from 'node:fs';
+import YAML from 'yaml';
+import { configSchema } from '../config/schema.js';
+import { silentLogger } from '../lib/log.js';
+import { ClusterReader, type ClusterNode } from '../registry/index.js';
+import { UsageError, parseArgs, stringOption } from './args.js';
+import type { CliContext } from './context.js';
+
+const USAGE = 'nodee cluster ls|watch [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]';
+const DEFAULT_CONFIG = '/etc/nodee/nodee.yaml';
+const DEFAULT_NODES_PATH = '/meta/cell/nodes';
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * `nodee cluster ls|watch`: the fleet as ZooKeeper shows it, one row a node. Reads
+ * ZooKeeper directly (no daemon needed): the connect string and nodes path come from
+ * --zookeeper/--nodes-path, else $NODEE_ZOOKEEPER/$NODEE_NODES_PATH, else the daemon's
+ * config file (--config, default /etc/nodee/nodee.yaml when readable).
+ */
+export async function run(args: string[], ctx: CliContext): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb !== 'ls' && verb !== 'watch') throw new UsageError(verb ? `unknown cluster command "${verb}"; ${USAGE}` : USAGE);
+  const a = parseArgs(rest, { values: ['zookeeper', 'nodes-path', 'config', 'timeout'], flags: ['json'] });
+  if (a.positional.length > 0) throw new UsageError(`unexpected argument ${a.positional[0]}; ${USAGE}`);
+  const timeoutMs = Number(stringOption(a, 'timeout') ?? DEFAULT_TIMEOUT_MS);
+  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive number of milliseconds');
+  const json = ctx.json || a.options.json === true;
+  const { connect, nodesPath } = target(stringOption(a, 'zookeeper'), stringOption(a, 'nodes-path'), stringOption(a, 'config'));
+
+  const reader = new ClusterReader({ connect, nodesPath, log: silentLogger() });
+  try {
+    await reader.connected(timeoutMs);
+    if (verb === 'ls') {
+      const nodes = await reader.read();
+      ctx.out.write(json ? JSON.stringify(nodes.map(asJson), null, 2) + '\n' : table(nodes));
+      return 0;
+    }
+    return await follow(reader, ctx, json, nodesPath);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Prints the view on every change until SIGINT/SIGTERM; --json prints one JSON line per change. */
+function follow(reader: ClusterReader, ctx: CliContext, json: boolean, nodesPath: string): Promise<number> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(0);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    reader.on('change', (nodes: ClusterNode[]) => {
+      const at = new Date().toISOString();
+      if (json) ctx.out.write(JSON.stringify({ at, nodes: nodes.map(asJson) }) + '\n');
+      else ctx.out.write(`--- ${at}  ${nodesPath}  ${nodes.length} node${nodes.length === 1 ? '' : 's'}\n${table(nodes)}`);
+    });
+    reader.on('state', (state: string) => {
+      if (state !== 'connected') ctx.err.write(`nodee cluster: zookeeper ${state}; still watching\n`);
+    });
+    reader.on('warning', (err: Error) => ctx.err.write(`nodee cluster: ${err.message}; retrying\n`));
+    reader.watch();
+  });
+}
+
+function asJson(n: ClusterNode): object {
+  return n.record ?? { instance: n.instance, error: n.error };
+}
+
+function table(nodes: ClusterNode[]): string {
+  const rows = [['INSTANCE', 'STATE', 'SERVICES', 'LOAD', 'FREE MEM', 'CONSOLE']];
+  for (const n of nodes) {
+    const r = n.record;
+    if (!r) {
+      rows.push([n.instance, '?', '-', '-', '-', `(unreadable: ${n.error})`]);
+      continue;
+    }
+    const running = r.services.filter((s) => s.state === 'running').length;
+    rows.push([
+      n.instance,
+      r.state,
+      `${running}/${r.services.length}`,
+      (r.machine.loadavg[0] ?? 0).toFixed(2),
+      `${(r.machine.freeMemoryBytes / 1024 ** 3).toFixed(1)} GiB`,
+      r.console.url,
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
+  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ') + '\n').join('');
+}
+
+function target(flagConnect: string | undefined, flagPath: string | undefined, configFile: string | undefined): { connect: string; nodesPath: string } {
+  let connect = flagConnect ?? (process.env.NODEE_ZOOKEEPER || undefined);
+  let nodesPath = flagPath ?? (process.env.NODEE_NODES_PATH || undefined);
+  if (connect === undefined || nodesPath === undefined) {
+    const file = configFile ?? (readable(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+    const zk = file ? zookeeperSection(file) : undefined;
+    if (connect === undefined && file && !zk) throw new UsageError(`${file} configures no zookeeper (standalone); pass --zookeeper CONNECT`);
+    connect ??= zk?.connect;
+    nodesPath ??= zk?.nodesPath;
+  }
+  if (connect === undefined) throw new UsageError(`no ZooKeeper to read: pass --zookeeper CONNECT, set NODEE_ZOOKEEPER, or --config FILE (default ${DEFAULT_CONFIG})`);
+  nodesPath ??= DEFAULT_NODES_PATH;
+  if (!/^(\/[^/\s]+)+$/.test(nodesPath)) throw new UsageError(`--nodes-path must be an absolute znode path like ${DEFAULT_NODES_PATH}`);
+  return { connect, nodesPath };
+}
+
+/** The `zookeeper:` section of a daemon config, validated by the daemon's own schema. */
+function zookeeperSection(file: string): { connect: string; nodesPath: string } | undefined {
+  let doc: unknown;
+  try {
+    doc = YAML.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  const raw = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).zookeeper : undefined;
+  const parsed = configSchema.shape.zookeeper.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`${file}: zookeeper.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+function readable(file: string): boolean {
+  try {
+    accessSync(file, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,125 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { startZookeeper } from '../helpers/zookeeper.mjs';
+import { cli, CLI } from '../helpers/daemon.mjs';
+import { tempDir, freePort } from '../helpers/tmp.mjs';
+import { makePresence, observer, record, nodeOf, waitFor } from './_zk.mjs';
+
+let shared;
+test.before(async () => {
+  const hooks = [];
+  shared = await startZookeeper({ teardown: (fn) => hooks.push(fn) });
+  shared.cleanup = async () => { for (const fn of hooks.reverse()) await fn(); };
+});
+test.after.always(async () => shared?.cleanup());
+
+let seq = 0;
+async function fleet(t) {
+  const nodesPath = `/cells/c${++seq}/nodes`;
+  const obs = await observer(t, shared.connect);
+  const a = makePresence(t, { connect: shared.connect, path: `${nodesPath}/alpha` }).presence;
+  const b = makePresence(t, { connect: shared.connect, path: `${nodesPath}/beta` }).presence;
+  a.start();
+  b.start();
+  const ra = record('alpha', 3);
+  ra.services[2].state = 'failed';
+  a.setData(ra);
+  b.setData(record('beta', 0, { state: 'draining' }));
+  await nodeOf(obs, `${nodesPath}/alpha`);
+  await nodeOf(obs, `${nodesPath}/beta`);
+  return { nodesPath, obs, a, b };
+}
+
+test('cluster ls --json: one entry per node, read from ZooKeeper as a real process', async (t) => {
+  const { nodesPath, obs } = await fleet(t);
+  await obs.create(`${nodesPath}/junk`, 'not json', 0); // someone else's persistent junk
+  const r = await cli(['cluster', 'ls', '--json', '--zookeeper', shared.connect, '--nodes-path', nodesPath]);
+  t.is(r.code, 0, r.stderr);
+  const nodes = JSON.parse(r.stdout);
+  t.deepEqual(nodes.map((n) => n.instance), ['alpha', 'beta', 'junk']);
+  t.is(nodes[0].services.length, 3);
+  t.is(nodes[1].state, 'draining');
+  t.deepEqual(nodes[2], { instance: 'junk', error: 'not JSON' });
+});
+
+test('cluster ls: a table with instance, state, running/total, load, free memory, console', async (t) => {
+  const { nodesPath } = await fleet(t);
+  const r = await cli(['cluster', 'ls', '--nodes-path', nodesPath], { env: { NODEE_ZOOKEEPER: shared.connect } });
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.regex(lines[0], /^INSTANCE\s+STATE\s+SERVICES\s+LOAD\s+FREE MEM\s+CONSOLE$/);
+  t.regex(lines[1], /^alpha\s+active\s+2\/3\s+0\.50\s+3\.7 GiB\s+http:\/\/127\.0\.0\.1:7070\/$/);
+  t.regex(lines[2], /^beta\s+draining\s+0\/0\s/);
+  t.is(lines.length, 3);
+});
+
+test('cluster ls reads connect string and nodesPath from the daemon config file (chroot too)', async (t) => {
+  const obs = await observer(t, shared.connect);
+  const { presence } = makePresence(t, { connect: `${shared.connect}/chrooted`, path: '/fleet/nodes/gamma' });
+  presence.start();
+  presence.setData(record('gamma', 1));
+  await nodeOf(obs, '/chrooted/fleet/nodes/gamma');
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'nodee.yaml');
+  await writeFile(file, `prefix: /tmp/x\nzookeeper:\n  connect: "${shared.connect}/chrooted"\n  nodesPath: /fleet/nodes\n`);
+  const r = await cli(['--json', 'cluster', 'ls', '--config', file], { env: { NODEE_ZOOKEEPER: '' } });
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout).map((n) => n.instance), ['gamma']);
+});
+
+test('cluster ls: an empty or absent nodes path is an empty fleet', async (t) => {
+  const r = await cli(['cluster', 'ls', '--json', '--zookeeper', shared.connect, '--nodes-path', '/no/such/path']);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(r.stdout), []);
+});
+
+test('cluster ls: unreachable ZooKeeper, a standalone config, no target, a bad verb', async (t) => {
+  const port = await freePort();
+  const down = await cli(['cluster', 'ls', '--zookeeper', `127.0.0.1:${port}`, '--timeout', '500']);
+  t.is(down.code, 1);
+  t.regex(down.stderr, new RegExp(`cannot reach zookeeper at 127.0.0.1:${port} within 500 ms`));
+  t.is(down.stdout, '');
+
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'nodee.yaml');
+  await writeFile(file, 'prefix: /tmp/x\n');
+  const standalone = await cli(['cluster', 'ls', '--config', file], { env: { NODEE_ZOOKEEPER: '' } });
+  t.is(standalone.code, 2);
+  t.regex(standalone.stderr, /configures no zookeeper/);
+
+  const badConnect = await cli(['cluster', 'ls', '--zookeeper', 'zk1:99999']);
+  t.is(badConnect.code, 1);
+  t.regex(badConnect.stderr, /zookeeper.connect: bad port/);
+
+  const verb = await cli(['cluster', 'frob']);
+  t.is(verb.code, 2);
+  t.regex(verb.stderr, /unknown cluster command "frob"/);
+});
+
+test('cluster watch follows nodes coming, changing and going, until Ctrl-C', async (t) => {
+  const { nodesPath, a } = await fleet(t);
+  const proc = spawn(process.execPath, [CLI, 'cluster', 'watch', '--json', '--zookeeper', shared.connect, '--nodes-path', nodesPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  t.teardown(() => proc.kill('SIGKILL'));
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  const views = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l).nodes);
+  const names = (v) => v.map((n) => n.instance).join(',');
+  await waitFor(() => views().some((v) => names(v) === 'alpha,beta'), { what: 'first view' });
+
+  const { presence: c } = makePresence(t, { connect: shared.connect, path: `${nodesPath}/delta` });
+  c.start();
+  c.setData(record('delta', 1));
+  await waitFor(() => views().some((v) => names(v) === 'alpha,beta,delta'), { what: 'delta appears' });
+
+  c.setData(record('delta', 5));
+  await waitFor(() => views().some((v) => v.find((n) => n.instance === 'delta')?.services.length === 5), { what: 'delta changes' });
+
+  await a.close();
+  await waitFor(() => views().at(-1) && names(views().at(-1)) === 'beta,delta', { what: 'alpha goes' });
+
+  proc.kill('SIGINT');
+  t.is(await exited, 0);
+});
