@@ -55,6 +55,7 @@ export class Supervisor extends EventEmitter {
   private isolation: Isolation | undefined;
   private poller: NodeJS.Timeout | undefined;
   private changeQueued = false;
+  private nodeWrite: Promise<void> = Promise.resolve();
   private draining = false;
   private closed = false;
 
@@ -189,7 +190,7 @@ export class Supervisor extends EventEmitter {
   /** Node drain: refuse new starts and drain every service. Persisted across daemon restarts. */
   drainNode(): void {
     this.draining = true;
-    void this.nodeStore.write({ draining: true }).catch((err: unknown) => this.log.error({ err }, 'cannot persist node drain'));
+    this.persistNodeState();
     for (const r of this.runners.values()) r.drain();
     this.log.info('node draining');
     this.changed();
@@ -198,7 +199,7 @@ export class Supervisor extends EventEmitter {
   /** Accepts starts again; drained services stay stopped until started. */
   undrainNode(): void {
     this.draining = false;
-    void this.nodeStore.write({ draining: false }).catch((err: unknown) => this.log.error({ err }, 'cannot persist node undrain'));
+    this.persistNodeState();
     this.log.info('node active');
     this.changed();
   }
@@ -226,6 +227,13 @@ export class Supervisor extends EventEmitter {
     if (this.poller) clearInterval(this.poller);
     this.rotator.close();
     await Promise.all([...this.runners.values()].map((r) => r.detach()));
+    await this.nodeWrite;
+  }
+
+  private persistNodeState(): void {
+    this.nodeWrite = this.nodeStore
+      .write({ draining: this.draining })
+      .catch((err: unknown) => this.log.error({ err }, 'cannot persist the node drain state'));
   }
 
   private runner(coordinate: string): ServiceRunner {
