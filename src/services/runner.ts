@@ -148,7 +148,7 @@ export class ServiceRunner {
     return this.view();
   }
 
-  /** Runs `forget` once the service is at rest (409 SERVICE_RUNNING otherwise). */
+  /** Deletes the record and runs `forget` once the service is at rest (409 SERVICE_RUNNING otherwise). */
   remove(forget: () => Promise<void>): Promise<void> {
     return this.enqueue(async () => {
       if (!AT_REST.includes(this.record.state) || this.live) {
@@ -157,6 +157,7 @@ export class ServiceRunner {
       this.clearTimers();
       this.detached = true;
       this.deps.rotator.remove(this.runtimeDir);
+      await this.file.delete();
       await forget();
     }).then(() => undefined);
   }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdirSync, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
 import { NodeeError } from '../lib/errors.js';
@@ -137,10 +137,10 @@ export class Supervisor extends EventEmitter {
       // a service whose first start cannot even be prepared is not created: the client retries the POST
       if (runner) {
         this.runners.delete(coordinate);
-        await runner.remove(() => this.records.fileFor(coordinate).delete()).catch(() => undefined);
+        await runner.remove(async () => undefined).catch(() => undefined);
       }
       this.pool.release(ports);
-      if (freshDir) await purgeRuntimeDir(runtimeDir).catch(() => undefined);
+      if (freshDir) await removeFreshDir(runtimeDir, path.join(this.o.prefix, 'runtime'));
       throw err;
     } finally {
       this.creating.delete(coordinate);
@@ -178,7 +178,6 @@ export class Supervisor extends EventEmitter {
   async remove(coordinate: string, o: { purge: boolean }): Promise<void> {
     const runner = this.runner(coordinate);
     await runner.remove(async () => {
-      await this.records.fileFor(coordinate).delete();
       this.runners.delete(coordinate);
       this.pool.release(runner.ports);
       if (o.purge) await purgeRuntimeDir(runner.runtimeDir);
@@ -289,5 +288,13 @@ export class Supervisor extends EventEmitter {
       this.log.warn({ err }, 'cannot isolate services in a mount namespace: root services could write the software tree');
       return undefined;
     }
+  }
+}
+
+/** Undoes a refused create: the runtime dir it made and the parents left empty, up to runtime/. */
+async function removeFreshDir(dir: string, root: string): Promise<void> {
+  await purgeRuntimeDir(dir).catch(() => undefined);
+  for (let p = path.dirname(dir); p.startsWith(root + path.sep); p = path.dirname(p)) {
+    if (!(await fs.rmdir(p).then(() => true, () => false))) break;
   }
 }

@@ -36,7 +36,7 @@ export async function download(url: string, dest: string, o: { sha256?: string |
 
 async function open(url: string, what: string): Promise<Readable> {
   if (url.startsWith('file://')) return createReadStream(fileURLToPath(url));
-  const res = await request(url, { maxRedirections: 3, headersTimeout: 30_000, bodyTimeout: 60_000 } as Parameters<typeof request>[1]);
+  const res = await request(url, { headersTimeout: 30_000, bodyTimeout: 60_000 });
   if (res.statusCode !== 200) {
     res.body.resume();
     if (res.statusCode === 404) throw new NodeeError('BAD_REQUEST', `${what}: ${url} answered 404`);

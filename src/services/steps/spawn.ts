@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
+import { NodeeError, errnoOf, messageOf } from '../../lib/errors.js';
 import { processStartTime } from '../../lib/proc.js';
 import type { ExitStatus } from '../policy.js';
 import { openLogFds } from './logs.js';
@@ -59,7 +60,10 @@ export async function spawnService(o: {
   const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
-    child.once('error', reject);
+    child.once('error', (err) => {
+      // the command was checked at create; what fails here is the exec itself (permissions, format)
+      reject(new NodeeError('BAD_REQUEST', `command: cannot execute ${o.argv[0]} (${errnoOf(err) ?? messageOf(err)})`, { cause: err }));
+    });
   });
   const pid = child.pid!;
   return { pid, startTime: processStartTime(pid) ?? null, child, exited };

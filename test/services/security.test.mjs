@@ -1,0 +1,55 @@
+import test from 'ava';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { chmod } from 'node:fs/promises';
+import { readText, scriptsArtifact, spec, startSupervisor, tempDir, waitFor } from './helpers.mjs';
+
+const PROBE = `#!/bin/sh
+id -u
+touch "$NODEE_SOFTWARE_DIR/written-by-service" 2>/dev/null && echo software-writable || echo software-readonly
+touch "$NODEE_RUNTIME_DIR/mine" && echo runtime-writable
+exec sleep 1000
+`;
+
+const isRoot = process.getuid() === 0;
+
+async function probe(t, options, extra) {
+  const { sup, prefix, artifacts } = await startSupervisor(t, options);
+  await scriptsArtifact(prefix, artifacts, { 'bin/probe': PROBE });
+  const s = await sup.create(spec('1.probe.b.c', { command: ['bin/probe'], ...extra }));
+  const out = await waitFor(async () => {
+    const text = await readText(path.join(s.runtimeDir, 'logs', 'stdout.log'));
+    return text.includes('runtime-writable') && text;
+  });
+  return { s, prefix, out: out.trim().split('\n') };
+}
+
+test('a root service cannot write the software tree (read-only bind mount in a private mount namespace)', async (t) => {
+  if (!isRoot) {
+    // without root nodee cannot switch users or mount: mode bits alone protect software/
+    const { out } = await probe(t, {}, {});
+    t.is(out[1], 'software-readonly');
+    return;
+  }
+  const { prefix, out } = await probe(t, {}, {});
+  t.deepEqual(out, ['0', 'software-readonly', 'runtime-writable']);
+  // the mount is the service's own: the host's mount table is unchanged
+  t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(`${prefix}/software`));
+});
+
+test('user: the service runs as that user and owns its runtime dir; non-root daemons refuse with 400', async (t) => {
+  if (!isRoot) {
+    const { sup, prefix, artifacts } = await startSupervisor(t);
+    await scriptsArtifact(prefix, artifacts);
+    const err = await t.throwsAsync(sup.create(spec('1.user.b.c', { user: 'nobody' })));
+    t.is(err.code, 'BAD_REQUEST');
+    t.regex(err.message, /root/);
+    return;
+  }
+  // like /var/lib/nodee: others may traverse the prefix (mkdtemp makes it 0700)
+  const prefix = await tempDir(t, 'nodee-svc-');
+  await chmod(prefix, 0o755);
+  const { s, out } = await probe(t, { prefix }, { user: 'nobody' });
+  t.deepEqual(out, ['65534', 'software-readonly', 'runtime-writable']);
+  t.is(statSync(s.runtimeDir).uid, 65534);
+});
