@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Logger } from '../lib/log.js';
 import { logFile, type LogStream } from './steps/logs.js';
 
-const TICK_MS = 250;
+const TICK_MS = 100;
 const MAX_INTERVAL_MS = 10_000;
 
 interface Watched {
@@ -21,7 +21,7 @@ interface Watched {
  *
  * Checking 2,000 files every second would cost more than the services it watches, so each
  * file is checked again when, at the rate it has been growing, it could reach half the
- * limit: a quiet log is looked at every 10 s, a flood every 250 ms.
+ * limit: a quiet log is looked at every 10 s, a flood every 100 ms.
  */
 export class LogRotator {
   private readonly watched = new Map<string, Watched>();
@@ -69,11 +69,12 @@ export class LogRotator {
       w.nextCheck = now + MAX_INTERVAL_MS;
       return;
     }
+    // measured before a rotation resets the size, so a flood stays on the short interval
+    const rate = Math.max(0, size - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
     if (size >= this.o.maxBytes) {
       await rotate(w.file, this.o.keep);
       size = 0;
     }
-    const rate = Math.max(0, size - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
     const untilHalf = rate > 0 ? (this.o.maxBytes - size) / rate / 2 : MAX_INTERVAL_MS;
     w.nextCheck = now + Math.min(MAX_INTERVAL_MS, Math.max(TICK_MS, untilHalf));
     w.lastSize = size;
