@@ -96,3 +96,11 @@ export async function groupAlive(pgid: number): Promise<boolean> {
 export async function markedProcesses(runtimeDir: string): Promise<number[]> {
   return (await scan()).filter((e) => e.runtimeDir === runtimeDir && !e.zombie).map((e) => e.pid);
 }
+
+/**
+ * A live group leader carrying this runtime dir: the service process itself, found when the
+ * daemon died before recording its pid.
+ */
+export async function findLeader(runtimeDir: string): Promise<number | undefined> {
+  return (await scan()).find((e) => e.runtimeDir === runtimeDir && e.pgid === e.pid && !e.zombie)?.pid;
+}

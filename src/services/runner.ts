@@ -169,8 +169,12 @@ export class ServiceRunner {
    * (pid and start time), otherwise treat it as an exit nobody saw and apply the policy.
    * Returns true when a live process was adopted.
    */
-  resume(): boolean {
+  resume(orphan?: { pid: number; startTime: number }): boolean {
     const r = this.record;
+    if (orphan && r.pid === null && (r.state === 'starting' || r.state === 'running')) {
+      // the daemon died between spawning and recording the pid: the process is ours all the same
+      this.commit(r.state, { pid: orphan.pid, startTime: orphan.startTime, startedAt: r.startedAt ?? this.nowIso() });
+    }
     if (r.pid !== null && r.startTime !== null && isSameProcess(r.pid, r.startTime)) {
       this.attach(adopted(r.pid, r.startTime));
       this.deps.rotator.add(this.runtimeDir);
@@ -202,6 +206,11 @@ export class ServiceRunner {
         break;
     }
     return false;
+  }
+
+  /** Starting or running with no pid on record: the daemon may have died right after a spawn. */
+  get mayHaveOrphan(): boolean {
+    return this.record.pid === null && (this.record.state === 'starting' || this.record.state === 'running');
   }
 
   /** For adopted processes, which send no exit event: called by the supervisor's poll. */
@@ -383,8 +392,12 @@ export class ServiceRunner {
     this.deps.onChange(this, from);
   }
 
+  /** Operator requests answer once the record is on disk: a 201 survives a kill -9 right after it. */
   private enqueue(op: () => Promise<void>): Promise<Service> {
-    const next = this.ops.then(op).then(() => this.view());
+    const next = this.ops
+      .then(op)
+      .finally(() => this.file.flush())
+      .then(() => this.view());
     this.ops = next.catch(() => undefined);
     return next;
   }

@@ -8,7 +8,9 @@ import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
 import { parseCoordinate, runtimeDirOf } from './coordinate.js';
+import { processStartTime } from '../lib/proc.js';
 import { LogRotator } from './log-rotator.js';
+import { findLeader } from './process-table.js';
 import { readManifest, withDefaults } from './manifest.js';
 import { serviceMetrics, type ServiceMetrics } from './metrics.js';
 import { PortPool } from './ports.js';
@@ -83,7 +85,7 @@ export class Supervisor extends EventEmitter {
     for (const record of records) {
       this.pool.claim(record.spec.coordinate, record.ports);
       const runner = this.newRunner(record);
-      if (runner.resume()) adopted++;
+      if (runner.resume(await this.orphanOf(runner))) adopted++;
     }
     this.metricSet.adopted.inc(adopted);
     this.poller = setInterval(() => {
@@ -233,6 +235,13 @@ export class Supervisor extends EventEmitter {
     this.nodeWrite = this.nodeStore
       .write({ draining: this.draining })
       .catch((err: unknown) => this.log.error({ err }, 'cannot persist the node drain state'));
+  }
+
+  private async orphanOf(runner: ServiceRunner): Promise<{ pid: number; startTime: number } | undefined> {
+    if (!runner.mayHaveOrphan) return undefined;
+    const pid = await findLeader(runner.runtimeDir);
+    const startTime = pid === undefined ? undefined : processStartTime(pid);
+    return pid === undefined || startTime === undefined ? undefined : { pid, startTime };
   }
 
   private runner(coordinate: string): ServiceRunner {

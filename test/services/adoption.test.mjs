@@ -1,7 +1,7 @@
 import test from 'ava';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { alive, scriptsArtifact, spec, startSupervisor, waitFor } from './helpers.mjs';
+import { alive, marked, scriptsArtifact, spec, startSupervisor, waitFor } from './helpers.mjs';
 
 test('detach leaves services running; a new supervisor re-adopts the same processes and notices a later crash', async (t) => {
   const first = await startSupervisor(t);
@@ -78,4 +78,24 @@ test('node drain survives a supervisor restart', async (t) => {
   await first.detach();
   const second = await startSupervisor(t, { prefix: first.prefix });
   t.is(second.sup.nodeState, 'draining');
+});
+
+test('a process spawned just before the daemon died, with no pid on record, is found and adopted, not started twice', async (t) => {
+  const first = await startSupervisor(t);
+  await scriptsArtifact(first.prefix, first.artifacts);
+  const a = await first.sup.create(spec('1.orphan.borud.fbu'));
+  await first.detach();
+  const file = path.join(first.prefix, 'state', 'services', '1.orphan.borud.fbu.json');
+  const rec = JSON.parse(await readFile(file, 'utf8'));
+  rec.data.state = 'starting';
+  rec.data.pid = null;
+  rec.data.startTime = null;
+  await writeFile(file, JSON.stringify(rec));
+
+  const second = await startSupervisor(t, { prefix: first.prefix, artifacts: first.artifacts });
+  const s = second.sup.get('1.orphan.borud.fbu');
+  t.is(s.state, 'running');
+  t.is(s.pid, a.pid);
+  t.is(s.restarts, 0);
+  t.deepEqual(marked(s.runtimeDir), [a.pid]);
 });
