@@ -1,9 +1,9 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, statSync } from 'node:fs';
 import type { Logger } from '../lib/log.js';
 import { logFile, type LogStream } from './steps/logs.js';
 
 const TICK_MS = 100;
-const MAX_INTERVAL_MS = 10_000;
+const MAX_INTERVAL_MS = 30_000;
 
 interface Watched {
   file: string;
@@ -21,11 +21,15 @@ interface Watched {
  *
  * Checking 2,000 files every second would cost more than the services it watches, so each
  * file is checked again when, at the rate it has been growing, it could reach half the
- * limit: a quiet log is looked at every 10 s, a flood every 100 ms.
+ * limit: a quiet log is looked at every 30 s, a flood every 100 ms. The timer sleeps until
+ * the next file is due, and the size check is one synchronous stat (microseconds), so 1,000
+ * idle services cost next to nothing.
  */
 export class LogRotator {
   private readonly watched = new Map<string, Watched>();
   private timer: NodeJS.Timeout | undefined;
+  /** When the armed timer fires (Infinity: none armed). */
+  private due = Infinity;
 
   constructor(
     private readonly o: { maxBytes: number; keep: number; log: Logger; now?: () => number },
@@ -36,7 +40,7 @@ export class LogRotator {
       const file = logFile(runtimeDir, stream);
       if (!this.watched.has(file)) this.watched.set(file, { file, nextCheck: 0, lastSize: 0, lastAt: this.now(), busy: false });
     }
-    this.timer ??= setInterval(() => this.tick(), TICK_MS).unref();
+    this.schedule(this.now());
   }
 
   remove(runtimeDir: string): void {
@@ -44,37 +48,57 @@ export class LogRotator {
   }
 
   close(): void {
-    if (this.timer) clearInterval(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
+    this.due = Infinity;
     this.watched.clear();
   }
 
-  /** Checks every due file now (tests and the flood case call it through tick). */
-  tick(): void {
-    const now = this.now();
-    for (const w of this.watched.values()) {
-      if (w.busy || w.nextCheck > now) continue;
-      w.busy = true;
-      this.check(w, now)
-        .catch((err: unknown) => this.o.log.warn({ err, file: w.file }, 'log rotation failed'))
-        .finally(() => (w.busy = false));
-    }
+  /** Arms the timer for `at` unless it already fires sooner. */
+  private schedule(at: number): void {
+    if (at >= this.due) return;
+    clearTimeout(this.timer);
+    this.due = at;
+    this.timer = setTimeout(() => this.tick(), Math.max(TICK_MS, at - this.now())).unref();
   }
 
-  private async check(w: Watched, now: number): Promise<void> {
+  /** Checks every due file, then sleeps until the next one is due. */
+  private tick(): void {
+    const now = this.now();
+    this.due = Infinity;
+    let next = Infinity;
+    for (const w of this.watched.values()) {
+      if (!w.busy && w.nextCheck <= now) this.check(w, now);
+      next = Math.min(next, w.busy ? now + TICK_MS : w.nextCheck);
+    }
+    if (next < Infinity) this.schedule(next);
+  }
+
+  private check(w: Watched, now: number): void {
     let size: number;
     try {
-      size = (await fs.stat(w.file)).size;
+      size = statSync(w.file).size;
     } catch {
       w.nextCheck = now + MAX_INTERVAL_MS;
       return;
     }
-    // measured before a rotation resets the size, so a flood stays on the short interval
-    const rate = Math.max(0, size - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
-    if (size >= this.o.maxBytes) {
-      await rotate(w.file, this.o.keep);
-      size = 0;
+    if (size < this.o.maxBytes) {
+      this.plan(w, now, size, size);
+      return;
     }
+    w.busy = true;
+    rotate(w.file, this.o.keep)
+      .catch((err: unknown) => this.o.log.warn({ err, file: w.file }, 'log rotation failed'))
+      .finally(() => {
+        w.busy = false;
+        this.plan(w, now, size, 0);
+      });
+  }
+
+  /** Next check: when, growing as it did, the file could reach half the limit. */
+  private plan(w: Watched, now: number, measured: number, size: number): void {
+    // measured before a rotation resets the size, so a flood stays on the short interval
+    const rate = Math.max(0, measured - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
     const untilHalf = rate > 0 ? (this.o.maxBytes - size) / rate / 2 : MAX_INTERVAL_MS;
     w.nextCheck = now + Math.min(MAX_INTERVAL_MS, Math.max(TICK_MS, untilHalf));
     w.lastSize = size;

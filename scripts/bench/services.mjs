@@ -1,0 +1,336 @@
+#!/usr/bin/env node
+// Service supervisor benchmark: nodee vs supervisord 4, side by side in one run.
+//   (a) restart latency after kill -9, zero backoff (supervisord: autorestart, startsecs=0)
+//   (b) 200 services from nothing to all running (nodee: POST /v1/services; supervisord: start all)
+//   (c) 1,000 `sleep` services: supervisor RSS, idle CPU, GET /v1/services (nodee) latency
+// Each service is a bash script that appends "$$ $EPOCHREALTIME" (no fork) to a stamp file and
+// execs sleep, so a restart is timed from the kill to the new process's first instruction,
+// the same way for both. Runs against dist/ (npm run build first), only on 127.0.0.1, and
+// kills everything it started. Usage: node scripts/bench/services.mjs [--quick]
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = path.join(ROOT, 'dist', 'cli.js');
+const QUICK = process.argv.includes('--quick');
+const RESTARTS = QUICK ? 5 : 15;
+const MANY = QUICK ? 100 : 1000;
+const START_N = QUICK ? 50 : 200;
+const ART = 'bench:svc:1.0.0';
+const work = mkdtempSync(path.join(os.tmpdir(), 'nodee-bench-svc-'));
+const cleanups = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const now = () => performance.timeOrigin + performance.now();
+
+process.on('exit', () => {
+  for (const c of cleanups.reverse()) {
+    try {
+      c();
+    } catch {}
+  }
+  try {
+    execFileSync('chmod', ['-R', 'u+w', work], { stdio: 'ignore' });
+  } catch {}
+  rmSync(work, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+// ---- the service script and its artifact ---------------------------------------------------
+
+const STAMP = '#!/bin/bash\necho "$$ $EPOCHREALTIME" >> "$STAMPS"\nexec sleep 100000\n';
+const scriptDir = path.join(work, 'art');
+mkdirSync(path.join(scriptDir, 'bin'), { recursive: true });
+writeFileSync(path.join(scriptDir, 'bin', 'stamp'), STAMP);
+chmodSync(path.join(scriptDir, 'bin', 'stamp'), 0o755);
+const zip = path.join(work, 'svc.zip');
+execFileSync('zip', ['-qr', zip, '.'], { cwd: scriptDir });
+
+function stamps(file) {
+  try {
+    return readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [pid, t] = l.split(' ');
+        return { pid: Number(pid), at: Number(t) * 1000 };
+      });
+  } catch {
+    return [];
+  }
+}
+
+async function waitFor(check, timeoutMs, what) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(1);
+  }
+}
+
+/** kill -9 the newest stamped pid, wait for the next stamp: ms from kill to the new process. */
+async function restartLatencies(file, n) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const before = stamps(file);
+    const victim = before.at(-1);
+    const killedAt = now();
+    process.kill(victim.pid, 'SIGKILL');
+    const next = await waitFor(() => stamps(file).length > before.length && stamps(file).at(-1), 10_000, 'a restart');
+    out.push(next.at - killedAt);
+    await sleep(50);
+  }
+  return out;
+}
+
+function pct(xs, p) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+function rssMiB(pid) {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m[1]) / 1024;
+}
+
+function cpuTicks(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+/** Percent of one core used by pid over `ms`. */
+async function idleCpu(pid, ms) {
+  const hz = 100;
+  const a = cpuTicks(pid);
+  await sleep(ms);
+  return ((cpuTicks(pid) - a) / hz / (ms / 1000)) * 100;
+}
+
+// ---- nodee -------------------------------------------------------------------------------------
+
+function killMarked(prefix) {
+  const marker = `NODEE_RUNTIME_DIR=${path.join(prefix, 'runtime')}`;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(marker))) process.kill(Number(name), 'SIGKILL');
+    } catch {}
+  }
+}
+
+async function startNodee(name) {
+  const prefix = path.join(work, `nodee-${name}`);
+  const config = path.join(work, `nodee-${name}.yaml`);
+  writeFileSync(config, JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, ports: { from: 30000, to: 39999 } }));
+  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  cleanups.push(() => {
+    proc.kill('SIGKILL');
+    killMarked(prefix);
+  });
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => {
+    if (out !== null) out += d;
+  });
+  const url = await waitFor(() => {
+    const m = /"url":"(http:[^"]+)\/","msg":"nodee started"/.exec(out ?? '');
+    return m?.[1];
+  }, 20_000, 'the nodee daemon');
+  out = null; // keep draining the log, stop keeping it
+  const api = async (method, p, body) => {
+    const res = await fetch(url + p, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  await api('PUT', `/v1/artifacts/${ART.split(':').join('/')}`, { url: `file://${zip}` });
+  return { proc, prefix, api, url };
+}
+
+async function inBatches(items, width, fn) {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (i < items.length) await fn(items[i++]);
+    }),
+  );
+}
+
+const nodeeSpec = (i, stampFile, extra = {}) => ({
+  coordinate: `${i}.bench.svc.local`,
+  artifact: ART,
+  command: ['bin/stamp'],
+  env: { STAMPS: stampFile },
+  restart: { backoffMs: 0, limit: { restarts: 1000, windowSeconds: 60 } },
+  ...extra,
+});
+
+// ---- supervisord -------------------------------------------------------------------------------
+
+async function startSupervisord(name, programs) {
+  const dir = path.join(work, `supervisord-${name}`);
+  mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  const sock = path.join(dir, 'supervisor.sock');
+  const conf = path.join(dir, 'supervisord.conf');
+  const lines = [
+    '[unix_http_server]',
+    `file=${sock}`,
+    '[supervisord]',
+    `logfile=${dir}/supervisord.log`,
+    `pidfile=${dir}/supervisord.pid`,
+    `childlogdir=${dir}/logs`,
+    'minfds=16384',
+    'loglevel=warn',
+    '[rpcinterface:supervisor]',
+    'supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface',
+    '[supervisorctl]',
+    `serverurl=unix://${sock}`,
+  ];
+  for (const p of programs) {
+    lines.push(
+      `[program:${p.name}]`,
+      `command=${path.join(scriptDir, 'bin', 'stamp')}`,
+      `environment=STAMPS="${p.stamps}"`,
+      `autostart=${p.autostart ? 'true' : 'false'}`,
+      'autorestart=true',
+      'startsecs=0',
+      'startretries=1000',
+      `stdout_logfile=${dir}/logs/${p.name}.out`,
+      `stderr_logfile=${dir}/logs/${p.name}.err`,
+    );
+  }
+  writeFileSync(conf, lines.join('\n') + '\n');
+  const proc = spawn('supervisord', ['-n', '-c', conf], { stdio: 'ignore' });
+  const ctl = (...args) => execFileSync('supervisorctl', ['-c', conf, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  cleanups.push(() => {
+    try {
+      ctl('shutdown');
+    } catch {}
+    proc.kill('SIGKILL');
+    for (const p of programs) {
+      for (const s of stamps(p.stamps)) {
+        try {
+          process.kill(s.pid, 'SIGKILL');
+        } catch {}
+      }
+    }
+  });
+  await waitFor(() => {
+    try {
+      ctl('pid');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 30_000, 'supervisord');
+  return { proc, ctl };
+}
+
+// ---- the runs --------------------------------------------------------------------------------------
+
+const rows = [];
+const row = (what, nodee, sup, unit, better = 'lower') => {
+  const ratio = typeof nodee === 'number' && typeof sup === 'number' && nodee > 0 ? (better === 'lower' ? sup / nodee : nodee / sup) : undefined;
+  rows.push([what, fmt(nodee, unit), fmt(sup, unit), ratio === undefined ? '-' : `${ratio.toFixed(1)}x`]);
+};
+const fmt = (v, unit) => (typeof v === 'number' ? `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ${unit}` : String(v ?? '-'));
+
+async function benchRestart() {
+  const n = await startNodee('restart');
+  const ns = path.join(work, 'nodee-restart.stamps');
+  await n.api('POST', '/v1/services', nodeeSpec(1, ns));
+  await waitFor(() => stamps(ns).length === 1, 10_000, 'the first nodee stamp');
+  const nodee = await restartLatencies(ns, RESTARTS);
+  n.proc.kill('SIGKILL');
+  killMarked(n.prefix);
+
+  const ss = path.join(work, 'supervisord-restart.stamps');
+  const s = await startSupervisord('restart', [{ name: 'svc', stamps: ss, autostart: true }]);
+  await waitFor(() => stamps(ss).length === 1, 10_000, 'the first supervisord stamp');
+  const sup = await restartLatencies(ss, RESTARTS);
+  s.ctl('shutdown');
+  row(`(a) restart after kill -9, median of ${RESTARTS}`, pct(nodee, 50), pct(sup, 50), 'ms');
+  row(`(a) restart after kill -9, max`, Math.max(...nodee), Math.max(...sup), 'ms');
+}
+
+async function benchStart() {
+  const n = await startNodee('start');
+  const t0 = now();
+  const specs = Array.from({ length: START_N }, (_, i) => nodeeSpec(i + 1, path.join(work, `nodee-start-${i}.stamps`)));
+  await inBatches(specs, 16, (spec) => n.api('POST', '/v1/services', spec));
+  const nodee = now() - t0;
+  const { services } = await n.api('GET', '/v1/services');
+  if (services.filter((s) => s.state === 'running').length !== START_N) throw new Error('nodee: not all running');
+  n.proc.kill('SIGKILL');
+  killMarked(n.prefix);
+
+  const programs = Array.from({ length: START_N }, (_, i) => ({ name: `svc${i}`, stamps: path.join(work, `supervisord-start-${i}.stamps`), autostart: false }));
+  const s = await startSupervisord('start', programs);
+  const t1 = now();
+  s.ctl('start', 'all');
+  const sup = now() - t1;
+  const running = s.ctl('status').split('\n').filter((l) => /RUNNING/.test(l)).length;
+  if (running !== START_N) throw new Error(`supervisord: ${running} of ${START_N} running`);
+  s.ctl('shutdown');
+  row(`(b) start ${START_N} services to all running`, nodee, sup, 'ms');
+}
+
+async function benchMany() {
+  const n = await startNodee('many');
+  const t0 = now();
+  const specs = Array.from({ length: MANY }, (_, i) => nodeeSpec(i + 1, path.join(work, 'nodee-many.stamps'), { restart: {} }));
+  await inBatches(specs, 16, (spec) => n.api('POST', '/v1/services', spec));
+  const startMs = now() - t0;
+  await sleep(3000); // let start-up garbage settle before measuring idle
+  const cpu = await idleCpu(n.proc.pid, 10_000);
+  const rss = rssMiB(n.proc.pid);
+  const lat = [];
+  for (let i = 0; i < 200; i++) {
+    const t = now();
+    const body = await n.api('GET', '/v1/services');
+    lat.push(now() - t);
+    if (body.services.length !== MANY) throw new Error('nodee: wrong count');
+  }
+  n.proc.kill('SIGKILL');
+  killMarked(n.prefix);
+
+  const programs = Array.from({ length: MANY }, (_, i) => ({ name: `svc${i}`, stamps: path.join(work, `supervisord-many-${i}.stamps`), autostart: true }));
+  const t1 = now();
+  const s = await startSupervisord('many', programs);
+  await waitFor(() => s.ctl('status').split('\n').filter((l) => /RUNNING/.test(l)).length === MANY, 240_000, 'supervisord to start all');
+  const supStart = now() - t1;
+  await sleep(3000);
+  const supCpu = await idleCpu(s.proc.pid, 10_000);
+  const supRss = rssMiB(s.proc.pid);
+  const supLat = [];
+  for (let i = 0; i < 20; i++) {
+    const t = now();
+    s.ctl('status');
+    supLat.push(now() - t);
+  }
+  s.ctl('shutdown');
+  row(`(c) ${MANY} services: time to all running`, startMs, supStart, 'ms');
+  row(`(c) ${MANY} services: supervisor RSS`, rss, supRss, 'MiB');
+  row(`(c) ${MANY} services: idle CPU (10 s)`, cpu, supCpu, '% core');
+  row(`(c) list all: p50 (GET /v1/services | supervisorctl status)`, pct(lat, 50), pct(supLat, 50), 'ms');
+  row(`(c) list all: p99`, pct(lat, 99), pct(supLat, 99), 'ms');
+}
+
+const started = Date.now();
+await benchRestart();
+await benchStart();
+await benchMany();
+
+const head = ['', 'nodee', 'supervisord 4', 'nodee advantage'];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+console.log(line(head));
+console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+for (const r of rows) console.log(line(r));
+console.log(`\n(${os.cpus().length} cpus, ${process.getuid() === 0 ? 'root: nodee isolates services in a mount namespace' : 'not root'}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+process.exit(0);
