@@ -12,7 +12,7 @@ export interface ServiceMetrics {
 /** `nodee_service_*` on the daemon's registry; the by-state gauge is read when scraped. */
 export function serviceMetrics(registry: Registry, counts: () => Record<ServiceState, number>): ServiceMetrics {
   new Gauge({
-    name: 'nodee_services',
+    name: 'nodee_service_states',
     help: 'Supervised services by state',
     labelNames: ['state'],
     registers: [registry],

@@ -63,7 +63,7 @@ test('REST: create, list, get, logs, stop, remove, and each error code', async (
   await d.api('POST', '/v1/services/1.web.borud.fbu/stop');
 
   const metrics = await d.api('GET', '/metrics');
-  t.regex(metrics.text, /nodee_services\{state="stopped"\} 1/);
+  t.regex(metrics.text, /nodee_service_states\{state="stopped"\} 1/);
   t.regex(metrics.text, /nodee_service_starts_total 3/);
 
   t.is((await d.api('DELETE', '/v1/services/1.web.borud.fbu?purge=true')).status, 204);
@@ -171,4 +171,22 @@ test('CLI: service start (inline and --spec), list, stop, logs, remove', async (
   t.deepEqual(JSON.parse(json.stdout).map((s) => s.coordinate), ['2.cli.borud.fbu']);
   const usage = await cli(['service', 'frobnicate'], { env });
   t.is(usage.code, 2);
+});
+
+test('CLI: service logs -f follows until interrupted', async (t) => {
+  const d = await startDaemon(t);
+  await installScripts(t, d, { 'bin/ticker': '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo "tick $i"; sleep 0.05; done\n' });
+  await d.api('POST', '/v1/services', spec('1.tail.borud.fbu', { command: ['bin/ticker'] }));
+  const { spawn } = await import('node:child_process');
+  const { CLI } = await import('../helpers/daemon.mjs');
+  const proc = spawn(process.execPath, [CLI, 'service', 'logs', '1.tail.borud.fbu', '-f'], { env: { ...process.env, NODEE_URL: d.url } });
+  const exited = new Promise((r) => proc.once('exit', r));
+  t.teardown(() => proc.kill('SIGKILL'));
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
+  await waitFor(() => out.split('\n').filter(Boolean).length >= 5, { what: 'five followed lines' });
+  const ticks = out.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
+  ticks.forEach((n, i) => i > 0 && t.is(n, ticks[i - 1] + 1));
+  proc.kill('SIGINT');
+  await exited;
 });

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { alive, marked, readText, scriptsArtifact, spec, startSupervisor, waitFor } from './helpers.mjs';
 
@@ -48,6 +49,7 @@ test('stop: SIGTERM ignored by the whole tree, SIGKILL at the timeout, even the 
   t.is(stopped.lastExit.signal, 'SIGKILL');
   t.deepEqual(marked(s.runtimeDir), [], 'nothing of the tree survives');
   for (const pid of tree) t.false(alive(pid));
+  t.false(existsSync(`/proc/${s.pid}`), 'the service was reaped: no zombie');
 });
 
 test('stop: a polite service ends on SIGTERM before the timeout, with its children', async (t) => {
@@ -127,4 +129,31 @@ test('node drain refuses new starts with NODE_DRAINING and drains every service;
   sup.undrainNode();
   t.is(sup.nodeState, 'active');
   t.is((await sup.start('1.a.borud.fbu')).state, 'running');
+});
+
+test('start during a drain stops the draining process and starts a fresh one', async (t) => {
+  const { sup, prefix, artifacts } = await startSupervisor(t);
+  await scriptsArtifact(prefix, artifacts, { 'bin/deaf': DEAF });
+  const s = await sup.create(spec('1.redo.borud.fbu', { command: ['bin/deaf'], drain: { timeoutSeconds: 60 }, stop: { timeoutSeconds: 5 } }));
+  await ready(s.runtimeDir);
+  t.is(sup.drain('1.redo.borud.fbu').state, 'draining');
+  const again = await sup.start('1.redo.borud.fbu');
+  t.is(again.state, 'running');
+  t.not(again.pid, s.pid);
+  t.false(alive(s.pid));
+});
+
+test('metrics count starts, restarts, stops and services by state', async (t) => {
+  const { sup, prefix, artifacts, metrics } = await startSupervisor(t);
+  await scriptsArtifact(prefix, artifacts);
+  const s = await sup.create(spec('1.m.borud.fbu', { restart: { backoffMs: 0 } }));
+  process.kill(s.pid, 'SIGKILL');
+  await waitFor(() => sup.get('1.m.borud.fbu').restarts === 1 && sup.get('1.m.borud.fbu').state === 'running');
+  await sup.stop('1.m.borud.fbu');
+  const text = await metrics.metrics();
+  t.regex(text, /nodee_service_starts_total 2/);
+  t.regex(text, /nodee_service_restarts_total 1/);
+  t.regex(text, /nodee_service_stops_total 1/);
+  t.regex(text, /nodee_service_states\{state="stopped"\} 1/);
+  t.regex(text, /nodee_service_states\{state="running"\} 0/);
 });
