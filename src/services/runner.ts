@@ -180,8 +180,9 @@ export class ServiceRunner {
       this.deps.rotator.add(this.runtimeDir);
       this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
       if (r.state === 'starting') this.commit('running');
+      // a drain goes on for a full drain window; a stop that was under way is finished
+      if (r.state === 'draining') this.armDrainTimer(r.spec.drain.timeoutSeconds * 1000);
       else if (r.state === 'stopping' || r.desired === 'stopped') void this.stop().catch(() => undefined);
-      else if (r.state === 'draining') this.armDrainTimer(r.spec.drain.timeoutSeconds * 1000);
       return true;
     }
     if (r.pid !== null) {
@@ -298,7 +299,13 @@ export class ServiceRunner {
     }
     this.live = live;
     void live.exited.then((exit) => {
-      if (this.live === live && !this.detached) this.onExit(exit);
+      if (this.live !== live || this.detached) return;
+      try {
+        this.onExit(exit);
+      } catch (err) {
+        // a bug here must not take the daemon (and its view of every other service) down
+        this.deps.log.error({ err, coordinate: this.coordinate }, 'cannot handle a service exit');
+      }
     });
   }
 

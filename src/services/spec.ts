@@ -1,13 +1,13 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { NodeeError } from '../lib/errors.js';
+import { parseArtifactId } from '../artifacts/index.js';
+import { NodeeError, messageOf } from '../lib/errors.js';
 import { coordinateProblem } from './coordinate.js';
 
 /**
  * The ServiceSpec (contract) as one zod schema: unknown keys are errors naming the key,
  * defaults are filled in, and the inferred type is what the rest of src/services uses.
  */
-const ARTIFACT_PART = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PORT_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 const USER_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
@@ -20,12 +20,14 @@ const signal = z
 
 const url = z.string().regex(/^(https?|file):\/\//, 'must be an http://, https:// or file:// URL');
 
-export const artifactIdSchema = z
-  .string()
-  .refine((id) => {
-    const parts = id.split(':');
-    return parts.length === 3 && parts.every((p) => ARTIFACT_PART.test(p));
-  }, 'must be groupId:artifactId:version, each part [A-Za-z0-9][A-Za-z0-9._+-]* of at most 128 characters');
+/** The artifact store's own parser decides what an artifact id is. */
+export const artifactIdSchema = z.string().superRefine((id, ctx) => {
+  try {
+    parseArtifactId(id);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: messageOf(err) });
+  }
+});
 
 export const serviceSpecSchema = z
   .object({

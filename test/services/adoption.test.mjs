@@ -99,3 +99,17 @@ test('a process spawned just before the daemon died, with no pid on record, is f
   t.is(s.restarts, 0);
   t.deepEqual(marked(s.runtimeDir), [a.pid]);
 });
+
+test('a drain under way when the daemon went away goes on in the next one, then stops the service', async (t) => {
+  const first = await startSupervisor(t);
+  await scriptsArtifact(first.prefix, first.artifacts);
+  const a = await first.sup.create(spec('1.draining.borud.fbu', { drain: { timeoutSeconds: 0.5 } }));
+  first.sup.drain('1.draining.borud.fbu');
+  await first.detach();
+  t.true(alive(a.pid));
+  const second = await startSupervisor(t, { prefix: first.prefix, artifacts: first.artifacts });
+  t.is(second.sup.get('1.draining.borud.fbu').state, 'draining');
+  t.is(second.sup.get('1.draining.borud.fbu').pid, a.pid);
+  await waitFor(() => second.sup.get('1.draining.borud.fbu').state === 'stopped');
+  t.false(alive(a.pid));
+});
