@@ -172,3 +172,17 @@ test('an unreachable server: close() still returns promptly', async (t) => {
   t.true(Date.now() - started < 5000);
   t.is(presence.status().state, 'disconnected');
 });
+
+test('close() racing the first create leaves no node behind', async (t) => {
+  const obs = await observer(t, shared.connect);
+  for (let i = 0; i < 5; i++) {
+    const p = uniquePath(t) + '/race';
+    const { presence } = makePresence(t, { connect: shared.connect, path: p });
+    presence.start();
+    presence.setData(record('race'));
+    // close as soon as the connection is up, while the create is being sent
+    await new Promise((resolve) => presence.on('state', (s) => s.state === 'connected' && setTimeout(resolve, i * 5)));
+    await presence.close();
+    t.is(await obs.stat(p), null, `round ${i}`);
+  }
+});
