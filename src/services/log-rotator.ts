@@ -112,6 +112,7 @@ export class LogRotator {
 
 /** copytruncate with `keep` old files; safe to repeat, a missing `.i` is skipped. */
 export async function rotate(file: string, keep: number): Promise<void> {
+  if ((await fs.lstat(file)).isSymbolicLink()) throw new Error(`${file} is a symlink: not rotated`);
   for (let i = keep - 1; i >= 1; i--) {
     await fs.rename(`${file}.${i}`, `${file}.${i + 1}`).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chmod } from 'node:fs/promises';
 import { readText, scriptsArtifact, spec, startSupervisor, tempDir, waitFor } from './helpers.mjs';
@@ -52,4 +52,22 @@ test('user: the service runs as that user and owns its runtime dir; non-root dae
   const { s, out } = await probe(t, { prefix }, { user: 'nobody' });
   t.deepEqual(out, ['65534', 'software-readonly', 'runtime-writable']);
   t.is(statSync(s.runtimeDir).uid, 65534);
+});
+
+test('a service cannot make the daemon write through a link it planted in place of logs/', async (t) => {
+  if (!isRoot) return t.pass('only meaningful when the daemon is root and the service is not');
+  const prefix = await tempDir(t, 'nodee-svc-');
+  await chmod(prefix, 0o755);
+  const target = await tempDir(t, 'nodee-target-');
+  await chmod(target, 0o777);
+  const { sup, artifacts } = await startSupervisor(t, { prefix });
+  const HIJACK = `#!/bin/sh\ncd "$NODEE_RUNTIME_DIR"\nmv logs logs.old && ln -s ${target} logs && echo planted > planted\nexec sleep 1000\n`;
+  await scriptsArtifact(prefix, artifacts, { 'bin/hijack': HIJACK });
+  const s = await sup.create(spec('1.hijack.b.c', { command: ['bin/hijack'], user: 'nobody' }));
+  await waitFor(() => existsSync(path.join(s.runtimeDir, 'planted')), { what: 'the link to be planted' });
+  const again = await sup.restart('1.hijack.b.c');
+  t.is(again.state, 'running');
+  t.false(lstatSync(path.join(s.runtimeDir, 'logs')).isSymbolicLink(), 'logs/ is a real directory again');
+  t.is(lstatSync(path.join(s.runtimeDir, 'logs')).uid, 0);
+  t.deepEqual(readdirSync(target), [], 'nothing was written through the link');
 });

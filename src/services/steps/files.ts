@@ -29,6 +29,10 @@ export async function copyFiles(o: { files: ServiceSpec['files']; softwareDir: s
   for (const [i, f] of o.files.entries()) {
     const to = path.resolve(o.runtimeDir, f.to);
     await fs.mkdir(path.dirname(to), { recursive: true });
+    // a runtime dir kept from an earlier service may hold links: never write through one out of it
+    if (!isWithin(await fs.realpath(o.runtimeDir), await fs.realpath(path.dirname(to)))) {
+      throw new NodeeError('BAD_REQUEST', `files[${i}].to: "${f.to}" leads out of the runtime directory through a link`);
+    }
     const tmp = `${to}.nodee-tmp`;
     let mode = 0o644;
     if (f.from !== undefined) {

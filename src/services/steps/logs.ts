@@ -14,7 +14,8 @@ export function logFile(runtimeDir: string, stream: LogStream): string {
  * land at the new end of the file. The caller closes the fds once the child has them.
  */
 export function openLogFds(runtimeDir: string): [number, number] {
-  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
+  // O_NOFOLLOW: never open through a link the service planted
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW;
   const out = openSync(logFile(runtimeDir, 'stdout'), flags, 0o640);
   try {
     return [out, openSync(logFile(runtimeDir, 'stderr'), flags, 0o640)];
