@@ -9,9 +9,8 @@ import type { RecordFile } from './record-store.js';
 import { AT_REST, canTransition, type ServiceRecord } from './state.js';
 import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
-import { copyFiles } from './steps/files.js';
-import { restoreState } from './steps/restore.js';
-import { chownTree, ensureRuntimeDir, isPristine } from './steps/runtime-dir.js';
+import { prepareFirstStart } from './steps/prepare.js';
+import { ensureRuntimeDir } from './steps/runtime-dir.js';
 import { spawnService, type Isolation } from './steps/spawn.js';
 import { stopTree } from './steps/stop.js';
 import { resolveUser, type RunAs } from './steps/user.js';
@@ -249,13 +248,7 @@ export class ServiceRunner {
     const env = serviceEnvironment({ spec, runtimeDir: this.runtimeDir, softwareDir, ports: this.record.ports, user: this.user });
     await ensureRuntimeDir(this.runtimeDir, this.user);
     if (!this.record.prepared) {
-      const pristine = await isPristine(this.runtimeDir);
-      await copyFiles({ files: spec.files, softwareDir, runtimeDir: this.runtimeDir, env });
-      if (spec.restore) {
-        if (pristine) await restoreState(spec.restore, this.runtimeDir);
-        else this.deps.log.info({ coordinate: this.coordinate }, 'runtime dir is not empty: restore skipped');
-      }
-      if (this.user) await chownTree(this.runtimeDir, this.user);
+      await prepareFirstStart({ spec, softwareDir, runtimeDir: this.runtimeDir, env, user: this.user, log: this.deps.log });
       this.commit('starting', { prepared: true });
     }
     const argv = commandLine(spec, env);
