@@ -56,7 +56,6 @@ interface Lib {
   Permission: { READ: number; ALL: number };
   CreateMode: { PERSISTENT: number; EPHEMERAL: number };
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const zookeeper = require('node-zookeeper-client') as Lib;
 const LIB_CLOSED = -2; // ConnectionManager.STATES.CLOSED
 const EVENT_TYPES: Record<number, ZkEvent['type']> = { 1: 'created', 2: 'deleted', 3: 'dataChanged', 4: 'childrenChanged' };

@@ -123,3 +123,28 @@ test('cluster watch follows nodes coming, changing and going, until Ctrl-C', asy
   proc.kill('SIGINT');
   t.is(await exited, 0);
 });
+
+test('cluster watch keeps following across a ZooKeeper restart', async (t) => {
+  const zk = await startZookeeper(t);
+  const nodesPath = '/meta/cell/nodes';
+  const { presence: a } = makePresence(t, { connect: zk.connect, path: `${nodesPath}/one`, sessionTimeoutMs: 8000 });
+  a.start();
+  a.setData(record('one', 1));
+  const proc = spawn(process.execPath, [CLI, 'cluster', 'watch', '--json', '--zookeeper', zk.connect, '--nodes-path', nodesPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+  t.teardown(() => proc.kill('SIGKILL'));
+  let out = '';
+  let err = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+  proc.stderr.setEncoding('utf8').on('data', (d) => (err += d));
+  const views = () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l).nodes);
+  await waitFor(() => views().some((v) => v.length === 1 && v[0].services.length === 1), { what: 'first view' });
+
+  await zk.stop();
+  await waitFor(() => /zookeeper disconnected; still watching/.test(err), { what: 'says disconnected' });
+  await zk.start();
+  a.setData(record('one', 6));
+  await waitFor(() => views().some((v) => v.length === 1 && v[0].services.length === 6), { timeoutMs: 20_000, what: 'change after the restart' });
+  proc.kill('SIGTERM');
+  t.is(await exited, 0);
+});

@@ -2,11 +2,11 @@ import test from 'ava';
 import { startEnsemble } from '../helpers/zk-ensemble.mjs';
 import { makePresence, observer, record, nodeOf, waitFor } from './_zk.mjs';
 
-test('a 3-server ensemble losing the server we talk to keeps the node and the session', async (t) => {
+test('a 3-server ensemble (with a chroot) losing the server we talk to keeps the node and the session', async (t) => {
   const ens = await startEnsemble(t);
   const obs = await observer(t, ens.connect);
-  const p = '/meta/cell/nodes/quorum';
-  const { presence, metric } = makePresence(t, { connect: ens.connect, path: p, sessionTimeoutMs: 6000 });
+  const p = '/ensemble-root/meta/cell/nodes/quorum'; // as the observer (no chroot) sees it
+  const { presence, metric } = makePresence(t, { connect: `${ens.connect}/ensemble-root`, path: '/meta/cell/nodes/quorum', sessionTimeoutMs: 6000 });
   presence.start();
   presence.setData(record('quorum', 1));
   const before = await nodeOf(obs, p);
