@@ -11,7 +11,8 @@ import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { prepareFirstStart } from './steps/prepare.js';
 import { ensureRuntimeDir } from './steps/runtime-dir.js';
-import { spawnService, type Isolation } from './steps/spawn.js';
+import type { SoftwareNamespace } from './steps/isolation.js';
+import { spawnService } from './steps/spawn.js';
 import { stopTree } from './steps/stop.js';
 import { resolveUser, type RunAs } from './steps/user.js';
 import type { Service, ServiceState } from './types.js';
@@ -20,7 +21,7 @@ export interface RunnerDeps {
   log: Logger;
   artifacts: { installedPath(id: string): string | undefined };
   rotator: LogRotator;
-  isolation: Isolation | undefined;
+  namespace: SoftwareNamespace | undefined;
   metrics: ServiceMetrics;
   /** Called after every committed change, with the state before it. */
   onChange(runner: ServiceRunner, from: ServiceState): void;
@@ -253,7 +254,7 @@ export class ServiceRunner {
     }
     const argv = commandLine(spec, env);
     argv[0] = resolveCommand(argv[0]!, softwareDir, env.PATH);
-    const spawned = await spawnService({ argv, env, cwd: this.runtimeDir, user: this.user, isolation: this.deps.isolation });
+    const spawned = await spawnService({ argv, env, cwd: this.runtimeDir, user: this.user, namespace: this.deps.namespace });
     if (this.detached) {
       spawned.child.unref();
       return;

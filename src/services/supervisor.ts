@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -18,11 +17,11 @@ import { RecordDir } from './record-store.js';
 import { ServiceRunner } from './runner.js';
 import { parseSpec } from './spec.js';
 import { ALL_STATES, type ServiceRecord } from './state.js';
-import { findOnPath, resolveCommand } from './steps/command.js';
+import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { checkFilePaths } from './steps/files.js';
 import { purgeRuntimeDir } from './steps/runtime-dir.js';
-import { ISOLATE_SCRIPT, type Isolation } from './steps/spawn.js';
+import { SoftwareNamespace } from './steps/isolation.js';
 import { resolveUser } from './steps/user.js';
 import type { Service, ServiceState } from './types.js';
 
@@ -54,7 +53,7 @@ export class Supervisor extends EventEmitter {
   private readonly rotator: LogRotator;
   private readonly metricSet: ServiceMetrics;
   private readonly log: Logger;
-  private isolation: Isolation | undefined;
+  private namespace: SoftwareNamespace | undefined;
   private poller: NodeJS.Timeout | undefined;
   private changeQueued = false;
   private nodeWrite: Promise<void> = Promise.resolve();
@@ -78,7 +77,7 @@ export class Supervisor extends EventEmitter {
 
   /** Loads the records, re-adopts live processes, restarts by policy those that died meanwhile. */
   async init(): Promise<void> {
-    this.isolation = this.probeIsolation();
+    this.namespace = await this.openNamespace();
     this.draining = (await this.nodeStore.read())?.draining ?? false;
     const records = await this.records.loadAll();
     let adopted = 0;
@@ -227,6 +226,7 @@ export class Supervisor extends EventEmitter {
     this.closed = true;
     if (this.poller) clearInterval(this.poller);
     this.rotator.close();
+    this.namespace?.close();
     await Promise.all([...this.runners.values()].map((r) => r.detach()));
     await this.nodeWrite;
   }
@@ -257,7 +257,7 @@ export class Supervisor extends EventEmitter {
       log: this.log,
       artifacts: this.o.artifacts,
       rotator: this.rotator,
-      isolation: this.isolation,
+      namespace: this.namespace,
       metrics: this.metricSet,
       onChange: (r, from) => {
         if (r.state !== from) this.log.debug({ coordinate, from, to: r.state }, 'service state');
@@ -278,25 +278,14 @@ export class Supervisor extends EventEmitter {
     });
   }
 
-  /** Checks once that unshare and a read-only bind mount work here; without them root services run unisolated. */
-  private probeIsolation(): Isolation | undefined {
+  /** Root services see the software tree read-only; a non-root daemon relies on mode bits. */
+  private async openNamespace(): Promise<SoftwareNamespace | undefined> {
     if (this.o.isolateSoftware === false || process.getuid?.() !== 0) return undefined;
     const softwareRoot = path.join(this.o.prefix, 'software');
-    try {
-      mkdirSync(softwareRoot, { recursive: true });
-      const unshare = findOnPath('unshare');
-      if (!unshare) throw new Error('unshare (util-linux) is not on PATH');
-      const isolation = { unshare, softwareRoot: realpathSync(softwareRoot) };
-      execFileSync(isolation.unshare, ['-m', '--propagation', 'private', '/bin/sh', '-c', ISOLATE_SCRIPT, 'nodee-isolate', isolation.softwareRoot, '/bin/true'], {
-        stdio: 'ignore',
-        timeout: 10_000,
-      });
-      this.log.info({ softwareRoot }, 'root services see the software tree read-only (private mount namespace)');
-      return isolation;
-    } catch (err) {
-      this.log.warn({ err }, 'cannot isolate services in a mount namespace: root services could write the software tree');
-      return undefined;
-    }
+    mkdirSync(softwareRoot, { recursive: true });
+    const ns = await SoftwareNamespace.open(realpathSync(softwareRoot), this.log);
+    if (ns) this.log.info({ softwareRoot }, 'root services see the software tree read-only (mount namespace)');
+    return ns;
   }
 }
 

@@ -4,24 +4,8 @@ import { NodeeError, errnoOf, messageOf } from '../../lib/errors.js';
 import { processStartTime } from '../../lib/proc.js';
 import type { ExitStatus } from '../policy.js';
 import { openLogFds } from './logs.js';
+import type { SoftwareNamespace } from './isolation.js';
 import type { RunAs } from './user.js';
-
-/**
- * Run as root, a service could write the immutable software tree (root ignores mode
- * bits). So a root service starts in its own mount namespace where `<prefix>/software` is
- * a read-only bind mount; unshare and sh exec in place, so the pid nodee records is the
- * service's own. The mount is private to the service: the host sees nothing.
- */
-export const ISOLATE_SCRIPT = 'mount --bind -o ro "$1" "$1" || exit 126; shift; exec "$@"';
-
-export interface Isolation {
-  unshare: string;
-  softwareRoot: string;
-}
-
-export function isolatedArgv(isolation: Isolation, argv: string[]): string[] {
-  return [isolation.unshare, '-m', '--propagation', 'private', '/bin/sh', '-c', ISOLATE_SCRIPT, 'nodee-isolate', isolation.softwareRoot, ...argv];
-}
 
 export interface Spawned {
   pid: number;
@@ -40,9 +24,14 @@ export async function spawnService(o: {
   env: Record<string, string>;
   cwd: string;
   user: RunAs | undefined;
-  isolation: Isolation | undefined;
+  /** Root services start inside the read-only software namespace. */
+  namespace: SoftwareNamespace | undefined;
 }): Promise<Spawned> {
-  const argv = o.isolation && !o.user ? isolatedArgv(o.isolation, o.argv) : o.argv;
+  let argv = o.argv;
+  if (o.namespace && !o.user) {
+    await o.namespace.ready();
+    argv = o.namespace.wrap(o.argv, o.cwd);
+  }
   const [out, err] = openLogFds(o.cwd);
   let child: ChildProcess;
   try {
