@@ -28,8 +28,10 @@ test('the daemon registers its record, shows the state in /v1/status and /metric
   t.deepEqual(node.json.services, []);
   t.not(node.owner, '0000000000000000', 'ephemeral');
 
-  const metrics = (await d.api('GET', '/metrics')).text;
-  t.regex(metrics, /nodee_zk_writes_total\{op="create"\} 1/);
+  const metrics = await waitFor(async () => {
+    const text = (await d.api('GET', '/metrics')).text;
+    return /nodee_zk_writes_total\{op="create"\} 1/.test(text) && text;
+  }, { what: 'create counted in /metrics' });
   t.regex(metrics, /nodee_zk_state\{state="connected"\} 1/);
 
   t.is((await d.api('POST', '/v1/drain')).status, 202);

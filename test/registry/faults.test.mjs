@@ -125,7 +125,7 @@ test('a node of a previous session that is not ours is a conflict until it expir
   const obs = await observer(t, zk.connect);
   const state = await tempDir(t);
   const p = '/meta/cell/nodes/other';
-  const child = runChild(t, { connect: zk.connect, path: p, sessionTimeoutMs: 3000, sessionFile: path.join(state, 'theirs.json'), instance: 'other' });
+  const child = runChild(t, { connect: zk.connect, path: p, sessionTimeoutMs: 6000, sessionFile: path.join(state, 'theirs.json'), instance: 'other' });
   const old = await nodeOf(obs, p);
   await child.kill9();
   const { presence } = makePresence(t, { connect: zk.connect, path: p, sessionFile: path.join(state, 'ours.json') });
