@@ -13,6 +13,7 @@ const KEEP = 8;
  */
 export class SessionMemory {
   private readonly ids = new Set<string>();
+  private readonly adding = new Map<string, Promise<void>>();
   private readonly store: JsonStore<{ sessions: string[] }> | undefined;
   readonly loaded: Promise<void>;
 
@@ -25,8 +26,17 @@ export class SessionMemory {
     return this.ids.has(id);
   }
 
-  /** Adds `id`; resolves once it is on disk. A write failure is logged, never thrown. */
-  async remember(id: string): Promise<void> {
+  /** Adds `id`; resolves once it is on disk (for every caller). A write failure is logged, never thrown. */
+  remember(id: string): Promise<void> {
+    let done = this.adding.get(id);
+    if (!done) {
+      done = this.add(id);
+      this.adding.set(id, done);
+    }
+    return done;
+  }
+
+  private async add(id: string): Promise<void> {
     await this.loaded;
     if (this.ids.has(id)) return;
     this.ids.add(id);

@@ -191,3 +191,19 @@ test('close() racing the first create leaves no node behind', async (t) => {
     t.is(await obs.stat(p), null, `round ${i}`);
   }
 });
+
+test('a torn session-id file is ignored with a warning, and rewritten', async (t) => {
+  const { writeFile, readFile } = await import('node:fs/promises');
+  const dir = await tempDir(t);
+  const sessionFile = path.join(dir, 'zookeeper-sessions.json');
+  await writeFile(sessionFile, '{"version":1,"data":{"sess');
+  const obs = await observer(t, shared.connect);
+  const p = uniquePath(t) + '/torn';
+  const { presence, events } = makePresence(t, { connect: shared.connect, path: p, sessionFile });
+  presence.start();
+  presence.setData(record('torn'));
+  const node = await nodeOf(obs, p);
+  t.true(events().some((e) => e.level === 'warn' && /cannot read the previous zookeeper session ids/.test(e.msg)));
+  const saved = JSON.parse(await readFile(sessionFile, 'utf8'));
+  t.deepEqual(saved, { version: 1, data: { sessions: [node.owner] } });
+});
