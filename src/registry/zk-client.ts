@@ -345,6 +345,8 @@ export class ZkClient extends EventEmitter {
 
   private setState(state: ZkState): void {
     if (state === this.current) return;
+    if (state === 'disconnected') this.log.warn({ session: this.session ? '0x' + this.session : undefined }, 'zookeeper connection lost; reconnecting');
+    else if (state === 'connected' && this.current === 'disconnected') this.log.info({ session: '0x' + this.session }, 'zookeeper connection regained');
     this.current = state;
     this.emit('state', state);
   }
