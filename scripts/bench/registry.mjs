@@ -268,7 +268,7 @@ async function main() {
   for (const [name, a, b] of rows) {
     console.log(name.padEnd(56) + `${f(a.median)} / ${f(a.p95)}`.padEnd(20) + (b ? `${f(b.median)} / ${f(b.p95)}` : 'n/a').padEnd(20) + (b ? (a.median / b.median).toFixed(2) + 'x' : ''));
   }
-  console.log(`\nburst of 1,001 setData calls: ${writes} writes, last record visible after ${burstMs.toFixed(0)} ms`);
+  console.log(`\nburst of 1,001 setData calls: ${writes} write${writes === 1 ? "" : "s"}, last record visible after ${burstMs.toFixed(0)} ms`);
   console.log(`raw client after the same cut: ${rawDisconnectedOnly ? 'no "expired" event while cut off' : 'expired event while cut off'}; node ${rawBack ? 're-created' : 'never re-created (the library does not recover from expiry)'}`);
   console.log(`record with 1,000 services and 100 artifacts: ${bytes} bytes = ${((bytes / (1024 * 1024)) * 100).toFixed(1)} % of ZooKeeper's 1 MiB limit`);
 }
