@@ -9,7 +9,8 @@ export function serviceRoutes(sup: Supervisor): Router {
   const router = new Router({ prefix: '/v1/services' });
 
   router.get('/', (ctx) => {
-    ctx.body = { services: sup.list() };
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = sup.listJson();
   });
 
   router.post('/', async (ctx) => {

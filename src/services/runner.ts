@@ -60,6 +60,7 @@ export class ServiceRunner {
   private detached = false;
   private readonly policy: RestartPolicy;
   private user: RunAs | undefined;
+  private json: string | undefined;
 
   constructor(
     private readonly record: ServiceRecord,
@@ -81,6 +82,11 @@ export class ServiceRunner {
 
   get ports(): Record<string, number> {
     return this.record.ports;
+  }
+
+  /** view() as JSON, kept until the next change: listing 1,000 services is a join of strings. */
+  viewJson(): string {
+    return (this.json ??= JSON.stringify(this.view()));
   }
 
   view(): Service {
@@ -231,10 +237,6 @@ export class ServiceRunner {
     this.live?.child?.removeAllListeners('exit');
     this.live?.child?.unref();
     await this.file.flush();
-  }
-
-  flush(): Promise<void> {
-    return this.file.flush();
   }
 
   // ---- the life cycle ------------------------------------------------------------------
@@ -389,6 +391,7 @@ export class ServiceRunner {
     const from = this.record.state;
     if (!canTransition(from, to)) throw new Error(`${this.coordinate}: illegal state change ${from} -> ${to}`);
     Object.assign(this.record, patch, { state: to });
+    this.json = undefined;
     this.file.save(this.record);
     this.deps.onChange(this, from);
   }

@@ -45,6 +45,8 @@ export interface SupervisorOptions {
  */
 export class Supervisor extends EventEmitter {
   private readonly runners = new Map<string, ServiceRunner>();
+  /** Runners by coordinate, rebuilt after a service is added or removed. */
+  private order: ServiceRunner[] | undefined;
   /** Coordinates being created: a second POST for one gets 409 before any await. */
   private readonly creating = new Set<string>();
   private readonly records: RecordDir;
@@ -138,6 +140,7 @@ export class Supervisor extends EventEmitter {
       // a service whose first start cannot even be prepared is not created: the client retries the POST
       if (runner) {
         this.runners.delete(coordinate);
+        this.order = undefined;
         await runner.remove(async () => undefined).catch(() => undefined);
       }
       this.pool.release(ports);
@@ -149,7 +152,18 @@ export class Supervisor extends EventEmitter {
   }
 
   list(): Service[] {
-    return [...this.runners.values()].map((r) => r.view()).sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1));
+    return this.sorted().map((r) => r.view());
+  }
+
+  /** `{"services":[...]}` as the API sends it, built from each service's cached JSON. */
+  listJson(): string {
+    return `{"services":[${this.sorted()
+      .map((r) => r.viewJson())
+      .join(',')}]}`;
+  }
+
+  private sorted(): ServiceRunner[] {
+    return (this.order ??= [...this.runners.values()].sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1)));
   }
 
   get(coordinate: string): Service {
@@ -180,6 +194,7 @@ export class Supervisor extends EventEmitter {
     const runner = this.runner(coordinate);
     await runner.remove(async () => {
       this.runners.delete(coordinate);
+      this.order = undefined;
       this.pool.release(runner.ports);
       if (o.purge) await purgeRuntimeDir(runner.runtimeDir);
     });
@@ -265,6 +280,7 @@ export class Supervisor extends EventEmitter {
       },
     });
     this.runners.set(coordinate, runner);
+    this.order = undefined;
     return runner;
   }
 
