@@ -44,6 +44,7 @@ const CLOSE_DEADLINE_MS = 2000;
  * (connect, reconnect, new session, watch event, data change, retry) goes through kick(),
  * which runs ensureNode() one at a time. Nothing here waits on ZooKeeper for its caller:
  * start() and setData() return at once, and ZooKeeper being down only delays the node.
+ * Emits 'state' (PresenceStatus) on connection or conflict changes, 'node' after each write.
  */
 export class Presence extends EventEmitter {
   private lifecycle: Lifecycle = 'latent';
@@ -114,6 +115,28 @@ export class Presence extends EventEmitter {
   status(): PresenceStatus {
     const state: ZkState = this.lifecycle === 'closed' ? 'disconnected' : this.client.state;
     return this.conflict ? { state, path: this.o.path, conflict: this.conflict.text } : { state, path: this.o.path };
+  }
+
+  /**
+   * Resolves true once our node exists with our current session (Curator's
+   * waitForInitialCreate), false after `timeoutMs`. start() itself never waits for this.
+   */
+  waitForNode(timeoutMs: number): Promise<boolean> {
+    if (this.hasNode()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        this.off('node', onNode);
+        resolve(ok);
+      };
+      const onNode = () => this.hasNode() && done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.on('node', onNode);
+    });
+  }
+
+  private hasNode(): boolean {
+    return this.lifecycle === 'started' && this.synced !== undefined && this.synced.session === this.client.sessionId;
   }
 
   /** Removes the node at once and ends the session (bounded when ZooKeeper is away). Safe twice. */
@@ -267,6 +290,7 @@ export class Presence extends EventEmitter {
   private wrote(op: 'create' | 'set'): void {
     this.lastWriteAt = Date.now();
     this.metrics.writes.inc({ op });
+    this.emit('node');
   }
 
   private succeeded(): void {

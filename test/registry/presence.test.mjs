@@ -20,7 +20,9 @@ test('the node appears with the record, ephemeral, parents created; close remove
   const { presence, metric } = makePresence(t, { connect: shared.connect, path: p });
   t.is(presence.start(), undefined);
   t.deepEqual(presence.status(), { state: 'connecting', path: p });
+  t.false(await presence.waitForNode(100), 'no record yet, no node');
   presence.setData(record('web-17', 2));
+  t.true(await presence.waitForNode(10_000));
   const node = await nodeOf(obs, p);
   t.is(node.json.instance, 'web-17');
   t.is(node.json.services.length, 2);
