@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -63,6 +64,28 @@ class Tap extends Transform {
   }
 }
 
+/** Writes to a file and reports how many bytes are on it, for readers that follow the download. */
+class FileSink extends Writable {
+  written = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly onWritten: ((bytes: number) => void) | undefined,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+  override _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    this.fh.writev(buffers).then(({ bytesWritten }) => {
+      this.written += bytesWritten;
+      this.onWritten?.(this.written);
+      done();
+    }, done);
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], done);
+  }
+}
+
 /**
  * Gets artifacts and their checksum sidecars over http(s) and file URLs. Transient failures
  * (refused or cut connections, timeouts, 5xx, 408, 429) are retried a bounded number of
@@ -114,7 +137,13 @@ export class Fetcher {
   async download(
     url: string,
     file: string,
-    o: { signal: AbortSignal; hashes: HashName[]; onProgress: (bytes: number, total: number | null) => void },
+    o: {
+      signal: AbortSignal;
+      hashes: HashName[];
+      onProgress: (bytes: number, total: number | null) => void;
+      /** Bytes now on disk; a new attempt starts again from 0. */
+      onWritten?: (bytes: number) => void;
+    },
   ): Promise<Download | undefined> {
     let result: Download | undefined;
     const found = await this.withRetries(url, o.signal, async () => {
@@ -124,12 +153,43 @@ export class Fetcher {
       const total = opened.total;
       o.onProgress(0, total);
       const tap = new Tap(hashes, (bytes) => o.onProgress(bytes, total));
-      await pipeline(opened.body, tap, createWriteStream(file, { highWaterMark: 1024 * 1024 }), { signal: o.signal });
+      o.onWritten?.(0);
+      const fh = await open(file, 'w');
+      try {
+        await pipeline(opened.body, tap, new FileSink(fh, o.onWritten), { signal: o.signal });
+      } finally {
+        await fh.close();
+      }
       if (total !== null && tap.bytes !== total) throw new Transient(`got ${tap.bytes} of ${total} bytes`);
       result = { bytes: tap.bytes, digests: Object.fromEntries(o.hashes.map((h, i) => [h, (hashes[i] as Hash).digest('hex')])) };
       return true;
     });
     return found ? result : undefined;
+  }
+
+  /**
+   * The last `length` bytes of an http(s) resource through a suffix range request, or
+   * undefined when the server does not do ranges or anything else goes wrong: this is only
+   * a head start, the full download decides.
+   */
+  async tail(url: string, length: number, signal: AbortSignal): Promise<{ total: number; start: number; data: Buffer } | undefined> {
+    if (!/^https?:/.test(url)) return undefined;
+    try {
+      const res = await request(url, { method: 'GET', dispatcher: this.dispatcher, signal, headers: { 'user-agent': 'nodee', range: `bytes=-${length}` } });
+      const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(res.headers['content-range'] ?? ''));
+      if (res.statusCode !== 206 || !range) {
+        // a whole body we do not want: cut it, and its abort error is expected
+        res.body.on('error', () => undefined).destroy();
+        return undefined;
+      }
+      const data = Buffer.from(await res.body.arrayBuffer());
+      const start = Number(range[1]);
+      if (data.length !== Number(range[2]) - start + 1) return undefined;
+      return { total: Number(range[3]), start, data };
+    } catch (err) {
+      if (signal.aborted) throw signal.reason;
+      return undefined;
+    }
   }
 
   close(): Promise<void> {

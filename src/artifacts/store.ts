@@ -8,11 +8,12 @@ import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
 import { coordinates, expandTemplate, installDir, parseArtifactId, redactUrl, type ArtifactCoordinates } from './artifact-id.js';
 import { sidecarDigest, verifyDigest, type ExpectedDigest } from './checksum.js';
-import { Fetcher, type FetchTimeouts, type HashName, type RetryPolicy } from './fetcher.js';
+import { downloadAndUnpack, type Fetched } from './download-unpack.js';
+import { Fetcher, type FetchTimeouts, type RetryPolicy } from './fetcher.js';
 import { measureTree, removeTree, subdirs } from './fs-tree.js';
 import { ArtifactMetrics } from './metrics.js';
 import type { Artifact } from './types.js';
-import { dirMode, unpack } from './unpack.js';
+import { dirMode, type UnpackResult } from './unpack.js';
 
 export interface InstallRequest {
   url?: string | undefined;
@@ -248,32 +249,21 @@ export class ArtifactStore extends EventEmitter {
     const staging = await fs.mkdtemp(path.join(this.stagingDir, `${c.groupId}_${c.artifactId}_${c.version}-`));
     try {
       const archive = path.join(staging, 'archive.zip');
-      const endDownload = this.metrics.duration.startTimer({ phase: 'download' });
-      const got = await this.fetchArchive(run, req, archive, signal);
-      endDownload();
-      const endUnpack = this.metrics.duration.startTimer({ phase: 'unpack' });
       const root = path.join(staging, 'root');
-      const unpacked = await unpack(archive, root, {
-        maxBytes: this.o.limits.artifactMaxBytes,
-        maxFiles: this.o.limits.artifactMaxFiles,
-        concurrency: this.o.unpackConcurrency,
-        signal,
-        onBytes: (n) => this.metrics.unpackedBytes.inc(n),
-      });
-      endUnpack();
+      const got = await this.fetchAndUnpack(run, req, archive, root, signal);
       await fs.rm(archive);
       const record: ArtifactRecord = {
         sha256: got.sha256,
         source: got.source,
         installedAt: new Date().toISOString(),
-        sizeBytes: unpacked.bytes,
-        fileCount: unpacked.files,
+        sizeBytes: got.unpacked.bytes,
+        fileCount: got.unpacked.files,
       };
       await this.commit(c, root, record);
       endTotal();
       this.metrics.installs.inc({ result: 'installed' });
       this.metrics.installed.set(this.records.size);
-      this.log.info({ id: c.id, source: got.source, bytes: got.bytes, files: unpacked.files, sizeBytes: unpacked.bytes }, 'artifact installed');
+      this.log.info({ id: c.id, source: got.source, bytes: got.bytes, files: got.unpacked.files, sizeBytes: got.unpacked.bytes, streamed: got.streamed }, 'artifact installed');
       this.emit('change');
       return record;
     } catch (err) {
@@ -312,8 +302,17 @@ export class ArtifactStore extends EventEmitter {
     return this.recordsFile.write(Object.fromEntries([...this.records, ...this.pending].sort(([a], [b]) => (a < b ? -1 : 1))));
   }
 
-  /** Tries each candidate URL in order; the first that has the artifact and verifies wins. */
-  private async fetchArchive(run: Installing, req: InstallRequest, archive: string, signal: AbortSignal): Promise<{ source: string; sha256: string; bytes: number }> {
+  /**
+   * Tries each candidate URL in order; the first that has the artifact and verifies wins
+   * and is unpacked into `root` (alongside its download when the server allows ranges).
+   */
+  private async fetchAndUnpack(
+    run: Installing,
+    req: InstallRequest,
+    archive: string,
+    root: string,
+    signal: AbortSignal,
+  ): Promise<{ source: string; sha256: string; bytes: number; unpacked: UnpackResult; streamed: boolean }> {
     const c = run.coords;
     const candidates: { url: string; checksum: RepositoryConfig['checksum'] }[] = req.url
       ? [{ url: req.url, checksum: req.sha256 ? 'ignore' : 'if-present' }]
@@ -323,14 +322,19 @@ export class ArtifactStore extends EventEmitter {
     for (const candidate of candidates) {
       const source = redactUrl(candidate.url);
       run.source = source;
+      let fetched: Fetched | undefined;
       try {
         const expected: ExpectedDigest | undefined = req.sha256
           ? { algorithm: 'sha256', hex: req.sha256.toLowerCase(), from: 'the request' }
           : await sidecarDigest(this.fetcher, candidate.url, candidate.checksum, signal);
-        const hashes: HashName[] = expected?.algorithm === 'sha1' ? ['sha256', 'sha1'] : ['sha256'];
-        const got = await this.fetcher.download(candidate.url, archive, {
+        const endDownload = this.metrics.duration.startTimer({ phase: 'download' });
+        fetched = await downloadAndUnpack(this.fetcher, candidate.url, archive, root, {
           signal,
-          hashes,
+          hashes: expected?.algorithm === 'sha1' ? ['sha256', 'sha1'] : ['sha256'],
+          maxBytes: this.o.limits.artifactMaxBytes,
+          maxFiles: this.o.limits.artifactMaxFiles,
+          concurrency: this.o.unpackConcurrency,
+          onBytes: (n) => this.metrics.unpackedBytes.inc(n),
           onProgress: (bytes, total) => {
             // a retry starts again from 0: count what really crossed the wire
             if (bytes > run.progress.bytes) this.metrics.downloadedBytes.inc(bytes - run.progress.bytes);
@@ -338,16 +342,23 @@ export class ArtifactStore extends EventEmitter {
             run.progress.totalBytes = total;
           },
         });
-        if (!got) {
+        endDownload();
+        if (!fetched) {
           this.log.debug({ id: c.id, url: source }, 'not in this repository');
           continue;
         }
         if (!expected && candidate.checksum === 'require') {
           throw new NodeeError('CHECKSUM_MISMATCH', `${source} has no .sha256 or .sha1 sidecar, and its repository requires one`);
         }
-        verifyDigest(expected, got.digests, candidate.url);
-        return { source, sha256: got.digests.sha256 as string, bytes: got.bytes };
+        verifyDigest(expected, fetched.download.digests, candidate.url);
+        // the rest of the unpack, once the download is done (all of it when not streamed)
+        const endUnpack = this.metrics.duration.startTimer({ phase: 'unpack' });
+        const unpacked = await fetched.finish();
+        endUnpack();
+        const { bytes, digests } = fetched.download;
+        return { source, sha256: digests.sha256 as string, bytes, unpacked, streamed: fetched.streamed };
       } catch (err) {
+        await fetched?.abandon();
         if (!isNodeeError(err) || err.code !== 'REPOSITORY_ERROR') throw err;
         this.log.warn({ id: c.id, url: source, err: err.message }, 'repository failed; trying the next one');
         lastError = err;

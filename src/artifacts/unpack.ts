@@ -6,8 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { NodeeError, isNodeeError } from '../lib/errors.js';
-import { planUnpack } from './unpack-plan.js';
-import { dataOffset, readAt, readZipDirectory, type ZipEntry } from './zip-directory.js';
+import { planUnpack, type UnpackPlan } from './unpack-plan.js';
+import { dataOffset, parseZipDirectory, readAt, type ZipEntry } from './zip-directory.js';
 
 export interface UnpackOptions {
   maxBytes: number;
@@ -64,9 +64,10 @@ function checkResult(entry: ZipEntry, bytes: number, crc: number): void {
 }
 
 /** One entry's data, whole: for small entries and symlink targets. */
-async function readSmall(fh: FileHandle, fileSize: number, entry: ZipEntry): Promise<Buffer> {
-  // one read for header and data: the local name and extra field are usually the central ones
-  const guess = Math.min(fileSize - entry.localHeaderOffset, 30 + 1024 + entry.compressedSize);
+async function readSmall(fh: FileHandle, fileSize: number, entry: ZipEntry, limit = fileSize): Promise<Buffer> {
+  // one read for header and data: the local name and extra field are usually the central
+  // ones; never past `limit`, which a streamed install has not written yet
+  const guess = Math.min(limit - entry.localHeaderOffset, 30 + 1024 + entry.compressedSize);
   let buf = await readAt(fh, entry.localHeaderOffset, Math.max(30, guess));
   const start = dataOffset(entry, buf) - entry.localHeaderOffset;
   let compressed: Buffer;
@@ -128,8 +129,8 @@ async function extractLarge(fh: FileHandle, fileSize: number, entry: ZipEntry, d
   if ((mode & ~UMASK) !== mode) await fs.chmod(dest, mode);
 }
 
-async function extractSmall(fh: FileHandle, fileSize: number, entry: ZipEntry, dest: string, o: UnpackOptions): Promise<void> {
-  const data = await readSmall(fh, fileSize, entry);
+async function extractSmall(fh: FileHandle, fileSize: number, entry: ZipEntry, dest: string, o: UnpackOptions, limit: number): Promise<void> {
+  const data = await readSmall(fh, fileSize, entry, limit);
   const mode = fileMode(entry);
   // O_EXCL: never write through something that is already there
   await fs.writeFile(dest, data, { flag: 'wx', mode });
@@ -159,12 +160,75 @@ async function pool<T>(items: T[], n: number, signal: AbortSignal | undefined, w
   if (failure) throw failure.err;
 }
 
+/** Checks the limits against the central directory, before a byte is written. */
+export function checkLimits(entries: ZipEntry[], o: Pick<UnpackOptions, 'maxBytes'>): void {
+  const declared = entries.reduce((sum, e) => (e.kind === 'dir' ? sum : sum + e.size), 0);
+  if (declared > o.maxBytes) {
+    throw new NodeeError('TOO_LARGE', `the archive unpacks to ${declared} bytes, more than limits.artifactMaxBytes (${o.maxBytes})`);
+  }
+}
+
+/** Where each entry's bytes end at the latest: the next entry's header, or the directory. */
+export function entryEnds(entries: ZipEntry[], directoryOffset: number): Map<ZipEntry, number> {
+  const byOffset = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  const ends = new Map<ZipEntry, number>();
+  byOffset.forEach((e, i) => ends.set(e, byOffset[i + 1]?.localHeaderOffset ?? directoryOffset));
+  return ends;
+}
+
+export interface Extraction {
+  fh: FileHandle;
+  fileSize: number;
+  plan: UnpackPlan;
+  ends: Map<ZipEntry, number>;
+  /** Resolves once the archive holds an entry's bytes (a streamed install); absent: all are there. */
+  ready?: (end: number) => Promise<void>;
+}
+
 /**
- * Unpacks the ZIP at `archive` into the new directory `root`. Limits are checked against
- * the central directory before anything is written, and again against the bytes really
- * inflated. Everything below `root` ends read-only; `root` itself stays writable, because
- * moving a directory to a new parent needs write access to it (its ".." entry changes).
+ * Writes a planned archive into the new directory `root`. Everything below `root` ends
+ * read-only; `root` itself stays writable, because moving a directory to a new parent
+ * needs write access to it (its ".." entry changes).
  */
+export async function extract(x: Extraction, root: string, o: UnpackOptions): Promise<UnpackResult> {
+  await fs.mkdir(root);
+  for (const d of x.plan.dirs) await fs.mkdir(path.join(root, d.path));
+  const files = x.ready
+    ? // in archive order, following the download
+      [...x.plan.files].sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset)
+    : // largest first, so the long inflations overlap with the many small ones
+      [...x.plan.files].sort((a, b) => b.entry.compressedSize - a.entry.compressedSize);
+  let bytes = 0;
+  await pool(files, o.concurrency ?? 4, o.signal, async ({ entry, path: rel }) => {
+    const end = x.ends.get(entry) ?? x.fileSize;
+    if (x.ready) await x.ready(end);
+    const dest = path.join(root, rel);
+    try {
+      if (entry.size <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) await extractSmall(x.fh, x.fileSize, entry, dest, o, end);
+      else await extractLarge(x.fh, x.fileSize, entry, dest, o);
+    } catch (err) {
+      throw toArchiveError(err, entry);
+    }
+    bytes += entry.size;
+  });
+  for (const l of x.plan.links) await fs.symlink(l.target, path.join(root, l.path));
+  for (const d of x.plan.dirs) await fs.chmod(path.join(root, d.path), dirMode(d.mode));
+  return { files: x.plan.files.length + x.plan.links.length, bytes };
+}
+
+/** Reads the targets of the archive's symlinks (they are entry data) and plans the unpack. */
+export async function planArchive(fh: FileHandle, fileSize: number, entries: ZipEntry[], o: Pick<UnpackOptions, 'maxBytes'>): Promise<UnpackPlan> {
+  checkLimits(entries, o);
+  const targets = new Map<ZipEntry, string>();
+  for (const e of entries) {
+    if (e.kind !== 'symlink') continue;
+    if (e.size > MAX_LINK_TARGET) throw new NodeeError('BAD_ARCHIVE', `symlink "${e.name}" has a target longer than ${MAX_LINK_TARGET} bytes`);
+    targets.set(e, (await readSmall(fh, fileSize, e).catch((err: unknown) => Promise.reject(toArchiveError(err, e)))).toString('utf8'));
+  }
+  return planUnpack(entries, targets);
+}
+
+/** Unpacks the complete ZIP at `archive` into the new directory `root` (see extract()). */
 export async function unpack(archive: string, root: string, o: UnpackOptions): Promise<UnpackResult> {
   let fh: FileHandle;
   try {
@@ -174,38 +238,9 @@ export async function unpack(archive: string, root: string, o: UnpackOptions): P
   }
   try {
     const { size: fileSize } = await fh.stat();
-    const entries = await readZipDirectory(fh, o.maxFiles);
-    const payload = entries.filter((e) => e.kind !== 'dir');
-    const declared = payload.reduce((sum, e) => sum + e.size, 0);
-    if (declared > o.maxBytes) {
-      throw new NodeeError('TOO_LARGE', `the archive unpacks to ${declared} bytes, more than limits.artifactMaxBytes (${o.maxBytes})`);
-    }
-    const targets = new Map<ZipEntry, string>();
-    for (const e of entries) {
-      if (e.kind !== 'symlink') continue;
-      if (e.size > MAX_LINK_TARGET) throw new NodeeError('BAD_ARCHIVE', `symlink "${e.name}" has a target longer than ${MAX_LINK_TARGET} bytes`);
-      targets.set(e, (await readSmall(fh, fileSize, e).catch((err: unknown) => Promise.reject(toArchiveError(err, e)))).toString('utf8'));
-    }
-    const plan = planUnpack(entries, targets);
-
-    await fs.mkdir(root);
-    for (const d of plan.dirs) await fs.mkdir(path.join(root, d.path));
-    // largest first, so the long inflations overlap with the many small ones
-    const files = [...plan.files].sort((a, b) => b.entry.compressedSize - a.entry.compressedSize);
-    let bytes = 0;
-    await pool(files, o.concurrency ?? 4, o.signal, async ({ entry, path: rel }) => {
-      const dest = path.join(root, rel);
-      try {
-        if (entry.size <= SMALL_ENTRY && entry.compressedSize <= SMALL_ENTRY) await extractSmall(fh, fileSize, entry, dest, o);
-        else await extractLarge(fh, fileSize, entry, dest, o);
-      } catch (err) {
-        throw toArchiveError(err, entry);
-      }
-      bytes += entry.size;
-    });
-    for (const l of plan.links) await fs.symlink(l.target, path.join(root, l.path));
-    for (const d of plan.dirs) await fs.chmod(path.join(root, d.path), dirMode(d.mode));
-    return { files: plan.files.length + plan.links.length, bytes };
+    const dir = await parseZipDirectory((pos, len) => readAt(fh, pos, len), fileSize, o.maxFiles);
+    const plan = await planArchive(fh, fileSize, dir.entries, o);
+    return await extract({ fh, fileSize, plan, ends: entryEnds(dir.entries, dir.offset) }, root, o);
   } finally {
     await fh.close();
   }

@@ -22,6 +22,8 @@ const ZIP64_EOCD_SIG = 0x06064b50;
 const CENTRAL_SIG = 0x02014b50;
 const EOCD_MIN = 22;
 const MAX_COMMENT = 0xffff;
+/** Enough of the end of an archive to hold its end records whatever its comment. */
+export const TAIL_BYTES = EOCD_MIN + MAX_COMMENT + 20;
 
 const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
@@ -33,6 +35,9 @@ const UNIX_HOSTS = new Set([3 /* Unix */, 19 /* OS X */]);
 function bad(message: string): NodeeError {
   return new NodeeError('BAD_ARCHIVE', message);
 }
+
+/** Reads `length` bytes at `position`; the archive may be a file or bytes already in memory. */
+export type RangeReader = (position: number, length: number) => Promise<Buffer>;
 
 async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
@@ -56,11 +61,11 @@ interface EndRecord {
  * end, after a comment of up to 64 KiB, so the last 64 KiB + 22 bytes are searched backwards
  * for a signature whose comment length reaches exactly the end of the file.
  */
-async function readEndRecord(fh: FileHandle, fileSize: number): Promise<EndRecord> {
+async function readEndRecord(read: RangeReader, fileSize: number): Promise<EndRecord> {
   if (fileSize < EOCD_MIN) throw bad('not a ZIP archive (too short)');
-  const tailLen = Math.min(fileSize, EOCD_MIN + MAX_COMMENT + 20);
+  const tailLen = Math.min(fileSize, TAIL_BYTES);
   const tailStart = fileSize - tailLen;
-  const tail = await readAt(fh, tailStart, tailLen);
+  const tail = await read(tailStart, tailLen);
   for (let i = tailLen - EOCD_MIN; i >= 0; i--) {
     if (tail.readUInt32LE(i) !== EOCD_SIG) continue;
     const commentLen = tail.readUInt16LE(i + 20);
@@ -73,7 +78,7 @@ async function readEndRecord(fh: FileHandle, fileSize: number): Promise<EndRecor
     if (locatorAt >= 0 && tail.readUInt32LE(locatorAt) === ZIP64_LOCATOR_SIG) {
       const recordOffset = Number(tail.readBigUInt64LE(locatorAt + 8));
       if (recordOffset + 56 > fileSize) throw bad('ZIP64 end record points past the end of the file');
-      const rec = await readAt(fh, recordOffset, 56);
+      const rec = await read(recordOffset, 56);
       if (rec.readUInt32LE(0) !== ZIP64_EOCD_SIG) throw bad('ZIP64 end record not found where its locator says');
       entries = Number(rec.readBigUInt64LE(32));
       cdSize = Number(rec.readBigUInt64LE(40));
@@ -129,13 +134,21 @@ function entryKind(name: string, madeBy: number, external: number): { kind: ZipE
  */
 export async function readZipDirectory(fh: FileHandle, maxEntries: number): Promise<ZipEntry[]> {
   const { size: fileSize } = await fh.stat();
-  const end = await readEndRecord(fh, fileSize);
+  return (await parseZipDirectory((pos, len) => readAt(fh, pos, len), fileSize, maxEntries)).entries;
+}
+
+/**
+ * The central directory through any reader, with its raw bytes: a streamed install reads it
+ * from a ranged request before the body, then checks the downloaded file holds the same.
+ */
+export async function parseZipDirectory(read: RangeReader, fileSize: number, maxEntries: number): Promise<{ entries: ZipEntry[]; raw: Buffer; offset: number }> {
+  const end = await readEndRecord(read, fileSize);
   if (end.entries > maxEntries) {
     throw new NodeeError('TOO_LARGE', `the archive has ${end.entries} entries, more than limits.artifactMaxFiles (${maxEntries})`);
   }
   // a directory entry takes at least 46 bytes: a count that cannot fit is a lie
   if (end.entries * 46 > end.cdSize) throw bad('central directory is smaller than its entry count');
-  const cd = await readAt(fh, end.cdOffset, end.cdSize);
+  const cd = await read(end.cdOffset, end.cdSize);
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let n = 0; n < end.entries; n++) {
@@ -177,7 +190,7 @@ export async function readZipDirectory(fh: FileHandle, maxEntries: number): Prom
     if (localHeaderOffset + 30 + compressedSize > end.cdOffset) throw bad(`entry "${name}" lies outside the archive's data`);
     entries.push({ name, method, flags, crc32, compressedSize, size, localHeaderOffset, ...entryKind(name, madeBy, external) });
   }
-  return entries;
+  return { entries, raw: cd, offset: end.cdOffset };
 }
 
 /** The offset of an entry's data: its local header's name and extra field may differ from the central ones. */

@@ -59,7 +59,7 @@ test('installs from a repository template into software/<g>/<a>/<v>, read-only, 
 
   const again = await store.install(ID);
   t.false(again.created);
-  t.is(server.requests.filter((r) => r.path.endsWith('.zip')).length, 1, 'already there: no download');
+  t.is(server.requests.filter((r) => r.path.endsWith('.zip') && !r.range).length, 1, 'already there: no download');
   await rejection(t, store.install(ID, { sha256: 'f'.repeat(64) }), 'CHECKSUM_MISMATCH');
 });
 
@@ -71,8 +71,9 @@ test('repositories are tried in order; a 404 is never retried', async (t) => {
   const { store } = await makeStore(t, { repositories: [a.url + TEMPLATE, { url: b.url + '/{groupPath}/{artifactId}/{version}/{artifactId}-{version}.zip', checksum: 'ignore' }] });
   const { artifact } = await store.install(ID);
   t.is(artifact.source, `${b.url}/com/example/app/1.0.0/app-1.0.0.zip`);
-  t.deepEqual(a.requests.map((r) => [path.basename(r.path), r.status]), [['app-1.0.0.zip.sha256', 404], ['app-1.0.0.zip.sha1', 404], ['app-1.0.0.zip', 404]]);
-  t.deepEqual(b.requests.map((r) => path.basename(r.path)), ['app-1.0.0.zip'], 'checksum: ignore asks for no sidecar');
+  const whole = (s) => s.requests.filter((r) => !r.range);
+  t.deepEqual(whole(a).map((r) => [path.basename(r.path), r.status]), [['app-1.0.0.zip.sha256', 404], ['app-1.0.0.zip.sha1', 404], ['app-1.0.0.zip', 404]]);
+  t.deepEqual(whole(b).map((r) => path.basename(r.path)), ['app-1.0.0.zip'], 'checksum: ignore asks for no sidecar');
 });
 
 test('an artifact in no repository is ARTIFACT_NOT_FOUND and leaves nothing', async (t) => {
@@ -129,16 +130,17 @@ test('checksum sidecars: .sha256 first, then .sha1; a mismatch installs nothing'
 
 test('transient failures (503) are retried a bounded number of times', async (t) => {
   const repo = await publish(t, await makeZip(t, APP));
-  const server = await startArtifactServer(t, repo.root, { fail503: 2, failPaths: ['.zip'] });
+  // the first 503 goes to the range request for the directory (a head start, never retried)
+  const server = await startArtifactServer(t, repo.root, { fail503: 3, failPaths: ['.zip'] });
   const { store } = await makeStore(t, { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] });
   await store.install(ID);
-  t.deepEqual(server.requests.map((r) => r.status), [503, 503, 200]);
+  t.deepEqual(server.requests.map((r) => [r.status, Boolean(r.range)]), [[503, true], [503, false], [503, false], [200, false]]);
 
   const down = await startArtifactServer(t, repo.root, { fail503: 100 });
   const { store: s2, staging, metrics } = await makeStore(t, { repositories: [{ url: down.url + TEMPLATE, checksum: 'ignore' }] });
   const err = await rejection(t, s2.install(ID), 'REPOSITORY_ERROR');
   t.regex(err.message, /3 times/);
-  t.is(down.requests.length, 3, 'exactly the configured attempts');
+  t.is(down.requests.filter((r) => !r.range).length, 3, 'exactly the configured attempts');
   t.deepEqual(listDir(staging), []);
   t.regex(await metrics.metrics(), /nodee_artifact_install_failures_total\{code="REPOSITORY_ERROR"\} 1/);
 });
@@ -150,7 +152,7 @@ test('a connection cut mid-body is retried; a repository that keeps cutting is R
   const server = await startArtifactServer(t, repo.root, { truncate: 100_000 });
   const { store, software } = await makeStore(t, { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] });
   await rejection(t, store.install(ID), 'REPOSITORY_ERROR');
-  t.is(server.requests.length, 3);
+  t.is(server.requests.filter((r) => !r.range).length, 3);
   t.deepEqual(listDir(software), ['.staging']);
   server.opts.truncate = undefined;
   t.is((await store.install(ID)).artifact.sha256, repo.sha256);
@@ -191,7 +193,7 @@ test('concurrent installs of one id share one download and all succeed; progress
   await rejection(t, store.remove(ID), 'ARTIFACT_IN_USE');
   const results = await Promise.all(all);
   t.true(results.every((r) => r.artifact.state === 'installed' && r.artifact.fileCount === 200));
-  t.is(server.requests.filter((r) => r.path.endsWith('.zip')).length, 1);
+  t.is(server.requests.filter((r) => r.path.endsWith('.zip') && !r.range).length, 1);
   const text = await metrics.metrics();
   t.regex(text, /nodee_artifact_installs_total\{result="installed"\} 1/);
   t.regex(text, new RegExp(`nodee_artifact_downloaded_bytes_total ${repo.bytes.length}`));
@@ -278,4 +280,62 @@ test('bad ids are BAD_REQUEST', async (t) => {
   for (const id of ['a:b', 'a:b:c:d', '.:b:c', 'a:..:c', 'a/b:c:d', 'a:b:' + 'v'.repeat(129), ':b:c']) {
     await rejection(t, store.install(id), 'BAD_REQUEST');
   }
+});
+
+test('with range support the archive is unpacked while it downloads, with the same result as without', async (t) => {
+  const files = { ...manyFiles(300, 3000), 'bin/run': { content: '#!/bin/sh\n', mode: 0o755 }, 'empty': '' };
+  const repo = await publish(t, await makeZip(t, files, { level: 1 }));
+  const server = await startArtifactServer(t, repo.root, { throttle: 300 * 1024 });
+  const { store, staging } = await makeStore(t, { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] });
+  const install = store.install(ID);
+  // files appear in the staging root before the download has finished
+  await waitFor(() => {
+    const a = store.get(ID);
+    const roots = listDir(staging).map((s) => path.join(staging, s, 'root', 'f'));
+    return a && a.progress.bytes < repo.bytes.length && roots.some((r) => listDir(r).length > 0);
+  }, { what: 'unpacking during the download' });
+  const streamed = (await install).artifact;
+  t.true(server.requests.some((r) => r.range === 'bytes=-65577' && r.status === 206));
+
+  const plain = await startArtifactServer(t, repo.root, { noRange: true });
+  const other = await makeStore(t, { repositories: [{ url: plain.url + TEMPLATE, checksum: 'ignore' }] });
+  const unstreamed = (await other.store.install(ID)).artifact;
+  t.deepEqual(snapshot(streamed.path), snapshot(unstreamed.path));
+  t.is(streamed.sha256, unstreamed.sha256);
+  t.is(streamed.fileCount, 302);
+});
+
+test('an archive that changes between the range request and the download is unpacked from what was downloaded', async (t) => {
+  const before = await makeZip(t, { 'a.txt': 'old', 'gone.txt': 'old' });
+  const after = await makeZip(t, { 'a.txt': 'new content', 'b/c.txt': 'new' });
+  const repo = await publish(t, after);
+  const old = await publish(t, before, { id: 'com.example:app:old', root: repo.root });
+  const server = await startArtifactServer(t, repo.root, { map: (p, r) => (r.range ? path.relative(repo.root, old.file) : p) });
+  const { store } = await makeStore(t, { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] });
+  const { artifact } = await store.install(ID);
+  t.is(artifact.sha256, repo.sha256);
+  const tree = snapshot(artifact.path);
+  t.deepEqual(Object.keys(tree), ['a.txt', 'b', 'b/c.txt']);
+  t.is(tree['a.txt'].content, 'new content');
+  t.deepEqual(server.requests.map((r) => r.status), [206, 200], 'the head start did come from the old archive');
+});
+
+test('a streamed download cut once is retried and the artifact is still exact', async (t) => {
+  const big = Buffer.alloc(3 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 4) big.writeUInt32LE((i * 2654435761) >>> 0, i);
+  const files = { 'big.bin': big, ...manyFiles(100, 5000) };
+  const repo = await publish(t, await makeZip(t, files));
+  let full = 0;
+  const server = await startArtifactServer(t, repo.root, {
+    onRequest: (r) => {
+      if (r.range) return;
+      full++;
+      server.opts.truncate = full === 1 ? 2 * 1024 * 1024 : undefined;
+    },
+  });
+  const { store } = await makeStore(t, { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] });
+  const { artifact } = await store.install(ID);
+  t.is(full, 2);
+  t.true((await readFile(path.join(artifact.path, 'big.bin'))).equals(big));
+  t.is(artifact.fileCount, 101);
 });

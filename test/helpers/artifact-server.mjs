@@ -14,9 +14,14 @@ import path from 'node:path';
  *                    Content-Length still announces the whole file)
  *   opts.hang        accept requests but never answer (for timeouts)
  *   opts.delayMs     wait before answering
+ *   opts.noRange     ignore Range headers (answer 200 with the whole file)
+ *   opts.onRequest   (record) => void, called first for each request: may change opts
+ *   opts.map         (path, record) => path: serve another file for this request
  *
+ * Range requests ("bytes=a-b", "bytes=a-", "bytes=-n") are answered 206 like a real server;
+ * faults apply to them as to any request.
  * The returned `opts` object is live: change it between requests. `requests` records
- * { method, path, status } of each one. close() is safe twice and runs at teardown.
+ * { method, path, status, range } of each one (range: the Range header, if any). close() is safe twice and runs at teardown.
  */
 export async function startArtifactServer(t, rootDir, opts = {}) {
   const requests = [];
@@ -26,8 +31,9 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url, 'http://x');
     const rel = decodeURIComponent(url.pathname);
-    const record = { method: req.method, path: rel, status: 0 };
+    const record = { method: req.method, path: rel, status: 0, range: req.headers.range };
     requests.push(record);
+    live.onRequest?.(record);
     const answer = (status, body = '') => {
       record.status = status;
       res.writeHead(status, { 'content-type': 'text/plain' });
@@ -40,7 +46,7 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
       failures++;
       return answer(503, 'try later');
     }
-    const file = path.join(rootDir, rel);
+    const file = path.join(rootDir, live.map ? live.map(rel, record) : rel);
     if (!file.startsWith(path.resolve(rootDir) + path.sep)) return answer(400);
     let st;
     try {
@@ -49,13 +55,32 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
       return answer(404, 'not found');
     }
     if (!st.isFile()) return answer(404, 'not found');
-    record.status = 200;
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': st.size });
+    let from = 0;
+    let to = st.size - 1;
+    const range = !live.noRange && /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range && (range[1] || range[2])) {
+      if (range[1] === '') from = Math.max(0, st.size - Number(range[2]));
+      else {
+        from = Number(range[1]);
+        if (range[2]) to = Math.min(to, Number(range[2]));
+      }
+      if (from > to) {
+        record.status = 416;
+        res.writeHead(416, { 'content-range': `bytes */${st.size}` });
+        return res.end();
+      }
+      record.status = 206;
+      res.writeHead(206, { 'content-type': 'application/octet-stream', 'content-length': to - from + 1, 'content-range': `bytes ${from}-${to}/${st.size}` });
+    } else {
+      record.status = 200;
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': st.size });
+    }
     if (req.method === 'HEAD') return res.end();
-    const limit = live.truncate !== undefined ? Math.min(live.truncate, st.size) : st.size;
-    if (!live.throttle && limit === st.size) return createReadStream(file).pipe(res);
+    const length = to - from + 1;
+    const limit = live.truncate !== undefined ? Math.min(live.truncate, length) : length;
+    if (!live.throttle && limit === length) return createReadStream(file, { start: from, end: to }).pipe(res);
     const perTick = live.throttle ? Math.max(1, Math.floor(live.throttle / 20)) : Infinity;
-    const stream = createReadStream(file, { start: 0, end: limit - 1, highWaterMark: Math.min(16 * 1024, perTick) });
+    const stream = createReadStream(file, { start: from, end: from + limit - 1, highWaterMark: Math.min(16 * 1024, perTick) });
     let sentThisTick = 0;
     const ticker = live.throttle ? setInterval(() => { sentThisTick = 0; stream.resume(); }, 50) : undefined;
     stream.on('data', (chunk) => {
@@ -66,7 +91,7 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
     });
     const done = () => {
       if (ticker) clearInterval(ticker);
-      if (limit < st.size || limit === 0 && st.size > 0) res.destroy();
+      if (limit < length) res.destroy();
       else res.end();
     };
     stream.on('end', done);
