@@ -4,6 +4,8 @@ import { logFile, type LogStream } from './steps/logs.js';
 
 const TICK_MS = 100;
 const MAX_INTERVAL_MS = 30_000;
+/** Files stat'ed in one tick at most, so a thousand quiet logs falling due together never stall the API. */
+const MAX_PER_TICK = 200;
 
 interface Watched {
   file: string;
@@ -67,9 +69,13 @@ export class LogRotator {
     const now = this.now();
     this.due = Infinity;
     let next = Infinity;
+    let checked = 0;
     for (const w of this.watched.values()) {
-      if (!w.busy && w.nextCheck <= now) this.check(w, now);
-      next = Math.min(next, w.busy ? now + TICK_MS : w.nextCheck);
+      if (!w.busy && w.nextCheck <= now && checked < MAX_PER_TICK) {
+        checked++;
+        this.check(w, now);
+      }
+      next = Math.min(next, w.busy || w.nextCheck <= now ? now + TICK_MS : w.nextCheck);
     }
     if (next < Infinity) this.schedule(next);
   }
@@ -79,7 +85,7 @@ export class LogRotator {
     try {
       size = statSync(w.file).size;
     } catch {
-      w.nextCheck = now + MAX_INTERVAL_MS;
+      w.nextCheck = now + MAX_INTERVAL_MS * (2 / 3 + Math.random() / 3);
       return;
     }
     if (size < this.o.maxBytes) {
@@ -99,8 +105,10 @@ export class LogRotator {
   private plan(w: Watched, now: number, measured: number, size: number): void {
     // measured before a rotation resets the size, so a flood stays on the short interval
     const rate = Math.max(0, measured - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
-    const untilHalf = rate > 0 ? (this.o.maxBytes - size) / rate / 2 : MAX_INTERVAL_MS;
-    w.nextCheck = now + Math.min(MAX_INTERVAL_MS, Math.max(TICK_MS, untilHalf));
+    // quiet files are spread over the last third of the interval rather than all due at once
+    const quiet = MAX_INTERVAL_MS * (2 / 3 + Math.random() / 3);
+    const untilHalf = rate > 0 ? (this.o.maxBytes - size) / rate / 2 : quiet;
+    w.nextCheck = now + Math.min(quiet, Math.max(TICK_MS, untilHalf));
     w.lastSize = size;
     w.lastAt = now;
   }
