@@ -101,3 +101,20 @@ test('remove without purge keeps the runtime dir; start and restart of an existi
   await sup.remove('3.web.borud.fbu', { purge: false });
   t.true(existsSync(path.join(s.runtimeDir, 'logs', 'stdout.log')));
 });
+
+test('backoff is a visible state between a crash and the next start', async (t) => {
+  const { sup, prefix, artifacts } = await startSupervisor(t);
+  await scriptsArtifact(prefix, artifacts);
+  await sup.create(spec('1.slow.borud.fbu', { command: ['bin/crash'], restart: { backoffMs: 400, limit: { restarts: 2, windowSeconds: 60 } } }));
+  const seen = new Set();
+  await waitFor(() => {
+    seen.add(sup.get('1.slow.borud.fbu').state);
+    return sup.get('1.slow.borud.fbu').state === 'failed';
+  }, { intervalMs: 5 });
+  t.true(seen.has('backoff'));
+  t.is(sup.get('1.slow.borud.fbu').restarts, 2);
+  // an operator start gives it a fresh window
+  await sup.start('1.slow.borud.fbu');
+  await waitFor(() => sup.get('1.slow.borud.fbu').restarts === 3, { what: 'a restart in the fresh window' });
+  t.pass();
+});

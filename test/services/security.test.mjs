@@ -71,3 +71,32 @@ test('a service cannot make the daemon write through a link it planted in place 
   t.is(lstatSync(path.join(s.runtimeDir, 'logs')).uid, 0);
   t.deepEqual(readdirSync(target), [], 'nothing was written through the link');
 });
+
+test('the namespace holder is replaced if it dies; services started after still see software read-only', async (t) => {
+  if (!isRoot) return t.pass('no namespace without root');
+  const { sup, prefix, artifacts } = await startSupervisor(t);
+  await scriptsArtifact(prefix, artifacts, { 'bin/probe': PROBE });
+  const holders = () =>
+    readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((n) => {
+        try {
+          const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
+          const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          return ppid === process.pid && readFileSync(`/proc/${n}/cmdline`, 'utf8') === 'sleep\0infinity\0';
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  const [holder] = holders();
+  t.truthy(holder, 'a holder process keeps the namespace');
+  process.kill(holder, 'SIGKILL');
+  await waitFor(() => !holders().includes(holder));
+  const s = await sup.create(spec('1.after.b.c', { command: ['bin/probe'] }));
+  const out = await waitFor(async () => {
+    const text = await readText(path.join(s.runtimeDir, 'logs', 'stdout.log'));
+    return text.includes('runtime-writable') && text;
+  });
+  t.is(out, '0\nsoftware-readonly\nruntime-writable\n');
+});
