@@ -170,17 +170,17 @@ export class Supervisor extends EventEmitter {
     return this.runner(coordinate).view();
   }
 
-  start(coordinate: string): Promise<Service> {
+  async start(coordinate: string): Promise<Service> {
     const runner = this.runner(coordinate);
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
     return runner.start();
   }
 
-  stop(coordinate: string): Promise<Service> {
+  async stop(coordinate: string): Promise<Service> {
     return this.runner(coordinate).stop();
   }
 
-  restart(coordinate: string): Promise<Service> {
+  async restart(coordinate: string): Promise<Service> {
     const runner = this.runner(coordinate);
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
     return runner.restart();

@@ -123,7 +123,7 @@ test('node drain refuses new starts with NODE_DRAINING and drains every service;
   const err = await t.throwsAsync(sup.create(spec('3.a.borud.fbu')));
   t.is(err.code, 'NODE_DRAINING');
   t.is(err.status, 409);
-  t.throws(() => sup.start('1.a.borud.fbu'), { code: 'NODE_DRAINING' });
+  await t.throwsAsync(sup.start('1.a.borud.fbu'), { code: 'NODE_DRAINING' });
   await waitFor(() => sup.list().every((s) => s.state === 'stopped'), { what: 'all stopped' });
   t.is(sup.counts().stopped, 2);
   sup.undrainNode();
