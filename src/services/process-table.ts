@@ -1,4 +1,4 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { errnoOf } from '../lib/errors.js';
 
 /**
@@ -79,17 +79,43 @@ export function signalProcess(pid: number, signal: NodeJS.Signals): void {
 }
 
 /**
- * True while some live (non-zombie) process is in the group. kill(-pgid, 0) answers the
- * common case in one syscall; it also succeeds for zombies an init that does not reap
- * leaves behind, so a positive answer is confirmed by a scan.
+ * Answers "is anything of this process group still alive?" while a stop waits. kill(-pgid, 0)
+ * answers the common case in one syscall, but it also succeeds for zombies (an init that
+ * does not reap leaves them), so a positive answer is checked against the members seen in
+ * one full scan, re-reading only their /proc/<pid>/stat on later polls; a second full scan
+ * confirms before the group is declared gone. A stubborn tree waiting out a 10 s timeout
+ * thus costs a few reads per poll, not a scan of every process on the host.
  */
-export async function groupAlive(pgid: number): Promise<boolean> {
-  try {
-    process.kill(-pgid, 0);
-  } catch (err) {
-    return errnoOf(err) !== 'ESRCH';
+export class GroupWatch {
+  private members: number[] | undefined;
+
+  constructor(private readonly pgid: number) {}
+
+  async alive(): Promise<boolean> {
+    try {
+      process.kill(-this.pgid, 0);
+    } catch (err) {
+      return errnoOf(err) !== 'ESRCH';
+    }
+    this.members = (this.members ?? (await this.scanMembers())).filter((pid) => liveInGroup(pid, this.pgid));
+    if (this.members.length > 0) return true;
+    this.members = await this.scanMembers();
+    return this.members.length > 0;
   }
-  return (await scan()).some((e) => e.pgid === pgid && !e.zombie);
+
+  private async scanMembers(): Promise<number[]> {
+    return (await scan()).filter((e) => e.pgid === this.pgid && !e.zombie).map((e) => e.pid);
+  }
+}
+
+function liveInGroup(pid: number, pgid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] !== 'Z' && Number(fields[2]) === pgid;
+  } catch {
+    return false;
+  }
 }
 
 /** Live processes carrying this service's NODEE_RUNTIME_DIR, wherever they went. */

@@ -1,5 +1,5 @@
 import treeKill from 'tree-kill';
-import { groupAlive, markedProcesses, signalGroup, signalProcess } from '../process-table.js';
+import { GroupWatch, markedProcesses, signalGroup, signalProcess } from '../process-table.js';
 
 const POLL_MS = 20;
 const ESCAPEE_POLL_MS = 200;
@@ -31,7 +31,8 @@ export async function stopTree(o: {
   signalGroup(o.pid, o.signal);
   for (const p of await markedProcesses(o.runtimeDir)) signalProcess(p, o.signal);
 
-  const groupGone = async () => o.leaderGone() && !(await groupAlive(o.pid));
+  const group = new GroupWatch(o.pid);
+  const groupGone = async () => o.leaderGone() && !(await group.alive());
   let killed = !(await waitUntil(groupGone, deadline, POLL_MS));
   if (!killed) {
     // the group is gone; descendants that escaped it get the rest of the timeout
