@@ -100,3 +100,9 @@ test('the namespace holder is replaced if it dies; services started after still 
   });
   t.is(out, '0\nsoftware-readonly\nruntime-writable\n');
 });
+
+test('user: root gets the read-only software tree too', async (t) => {
+  if (!isRoot) return t.pass('only root can name root');
+  const { out } = await probe(t, {}, { user: 'root' });
+  t.deepEqual(out, ['0', 'software-readonly', 'runtime-writable']);
+});

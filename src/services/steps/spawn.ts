@@ -28,7 +28,8 @@ export async function spawnService(o: {
   namespace: SoftwareNamespace | undefined;
 }): Promise<Spawned> {
   let argv = o.argv;
-  if (o.namespace && !o.user) {
+  // `user: root` is root too: only a real other user is kept out of software/ by mode bits
+  if (o.namespace && (!o.user || o.user.uid === 0)) {
     await o.namespace.ready();
     argv = o.namespace.wrap(o.argv, o.cwd);
   }
