@@ -57,7 +57,8 @@ export class ServiceRunner {
   private drainTimer: NodeJS.Timeout | undefined;
   /** A drained leader that exited: its group may still hold children to stop. */
   private leftoverGroup: number | undefined;
-  private detached = false;
+  /** Removed, or the daemon is exiting: events and timers no longer act on the service. */
+  private closed = false;
   private readonly policy: RestartPolicy;
   private user: RunAs | undefined;
   private json: string | undefined;
@@ -141,7 +142,7 @@ export class ServiceRunner {
   /** Returns at once: draining, the drain signal sent, stopped at exit or at the timeout. */
   drain(): Service {
     const { state } = this.record;
-    if (state === 'draining' || state === 'stopping' || this.detached) return this.view();
+    if (state === 'draining' || state === 'stopping' || this.closed) return this.view();
     this.commit(state, { desired: 'stopped' });
     if (!this.live || state !== 'running') {
       void this.stop().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'drain: stop failed'));
@@ -161,7 +162,7 @@ export class ServiceRunner {
         throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.record.state}; stop it before removing it`);
       }
       this.clearTimers();
-      this.detached = true;
+      this.closed = true;
       this.deps.rotator.remove(this.runtimeDir);
       await this.file.delete();
       await forget();
@@ -232,7 +233,7 @@ export class ServiceRunner {
 
   /** The daemon is exiting: keep the process running, stop listening, keep the record. */
   async detach(): Promise<void> {
-    this.detached = true;
+    this.closed = true;
     this.clearTimers();
     this.live?.child?.removeAllListeners('exit');
     this.live?.child?.unref();
@@ -242,7 +243,7 @@ export class ServiceRunner {
   // ---- the life cycle ------------------------------------------------------------------
 
   private async launch(): Promise<void> {
-    if (this.live || this.detached) return;
+    if (this.live || this.closed) return;
     this.commit('starting', { pid: null, startTime: null });
     const spec = this.record.spec;
     const softwareDir = this.deps.artifacts.installedPath(spec.artifact);
@@ -257,7 +258,7 @@ export class ServiceRunner {
     const argv = commandLine(spec, env);
     argv[0] = resolveCommand(argv[0]!, softwareDir, env.PATH);
     const spawned = await spawnService({ argv, env, cwd: this.runtimeDir, user: this.user, namespace: this.deps.namespace });
-    if (this.detached) {
+    if (this.closed) {
       spawned.child.unref();
       return;
     }
@@ -272,7 +273,7 @@ export class ServiceRunner {
   /** A policy restart (no operator waiting): a failed start counts as another exit. */
   private relaunch(): Promise<unknown> {
     return this.enqueue(async () => {
-      if (this.record.desired !== 'running' || this.live || this.detached) return;
+      if (this.record.desired !== 'running' || this.live || this.closed) return;
       try {
         await this.launch();
       } catch (err) {
@@ -295,7 +296,7 @@ export class ServiceRunner {
     }
     this.live = live;
     void live.exited.then((exit) => {
-      if (this.live !== live || this.detached) return;
+      if (this.live !== live || this.closed) return;
       try {
         this.onExit(exit);
       } catch (err) {
