@@ -74,7 +74,7 @@ test('kill -9 and a quick restart on the same prefix: the previous session\'s no
   const old = await nodeOf(obs, `${NODES}/e2e-node`);
   await first.kill9();
   const second = await startDaemon(t, { config, prefix: first.prefix });
-  const now = await nodeOf(obs, `${NODES}/e2e-node`, (n) => n.owner !== old.owner && n.json.pid === second.pid, 'replaced by the new daemon');
+  const now = await nodeOf(obs, `${NODES}/e2e-node`, (n) => n.owner !== old.owner && n.json.pid === second.pid, 'replaced by the new daemon (the daemon must pass Presence its sessionFile under <prefix>/state/)');
   t.is(now.json.instance, 'e2e-node');
   t.is((await second.api('GET', '/v1/status')).body.zookeeper.conflict, undefined);
 });
