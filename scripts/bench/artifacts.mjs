@@ -60,12 +60,21 @@ function makeDataset(base, d) {
 
 function serve(root) {
   const server = http.createServer((req, res) => {
-    const file = path.join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    // /range/... answers suffix ranges (as nginx, S3 or a repository manager do), /plain/... does not
+    const [, mode, ...rest] = decodeURIComponent(new URL(req.url, 'http://x').pathname).split('/');
+    const file = path.join(root, ...rest);
     let st;
     try {
       st = statSync(file);
     } catch {
       res.writeHead(404).end();
+      return;
+    }
+    const suffix = mode === 'range' && /^bytes=-(\d+)$/.exec(req.headers.range ?? '');
+    if (suffix) {
+      const start = Math.max(0, st.size - Number(suffix[1]));
+      res.writeHead(206, { 'content-length': st.size - start, 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` });
+      createReadStream(file, { start }).pipe(res);
       return;
     }
     res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/zip' });
@@ -78,7 +87,7 @@ async function startDaemon(prefix, repoUrl, daemons) {
   const configFile = path.join(prefix, 'nodee.yaml');
   writeFileSync(
     configFile,
-    JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, repositories: [{ url: repoUrl + '/{groupId}/{artifactId}/{version}/{artifactId}-{version}.zip', checksum: 'ignore' }] }),
+    JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, repositories: [{ url: repoUrl + '/{groupId}/bench/{artifactId}/{version}/{artifactId}-{version}.zip', checksum: 'ignore' }] }),
   );
   const proc = spawn(process.execPath, [CLI, 'daemon', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODEE_LOG_LEVEL: 'info' } });
   daemons.push({ proc });
@@ -112,8 +121,8 @@ function rssMiB(pid) {
   return Number(status.match(/VmRSS:\s+(\d+)/)[1]) / 1024;
 }
 
-async function timeNodee(daemon, name) {
-  const p = `/v1/artifacts/bench/${name}/1`;
+async function timeNodee(daemon, name, mode = 'range') {
+  const p = `/v1/artifacts/${mode}/${name}/1`;
   const t0 = process.hrtime.bigint();
   const res = await fetch(daemon.url + p, { method: 'PUT' });
   const body = await res.json();
@@ -167,33 +176,36 @@ async function main() {
       const idleRss = rssMiB(daemon.proc.pid);
       const work = path.join(base, 'work');
       mkdirSync(work, { recursive: true });
-      const url = `${repoUrl}/bench/${d.name}/1/${d.name}-1.zip`;
+      const url = `${repoUrl}/plain/bench/${d.name}/1/${d.name}-1.zip`;
       // one warm-up each so both read the archive from the page cache
       await timeNodee(daemon, d.name);
       await timeCurlUnzip(url, work);
       const ours = [];
+      const plain = [];
       const theirs = [];
+      // interleaved, in a rotating order, so a noisy neighbour hurts all three alike
+      const steps = [
+        async () => ours.push(await timeNodee(daemon, d.name, 'range')),
+        async () => plain.push(await timeNodee(daemon, d.name, 'plain')),
+        async () => theirs.push(await timeCurlUnzip(url, work)),
+      ];
       for (let i = 0; i < RUNS; i++) {
         process.stderr.write(`${d.name}: run ${i + 1}/${RUNS}\n`);
-        if (i % 2 === 0) {
-          ours.push(await timeNodee(daemon, d.name));
-          theirs.push(await timeCurlUnzip(url, work));
-        } else {
-          theirs.push(await timeCurlUnzip(url, work));
-          ours.push(await timeNodee(daemon, d.name));
-        }
+        for (let k = 0; k < steps.length; k++) await steps[(i + k) % steps.length]();
       }
       const phases = await phaseSeconds(daemon.url);
-      process.stderr.write(`${d.name}: nodee ${ours.map((x) => x.toFixed(2)).join(' ')} | curl+unzip ${theirs.map((x) => x.toFixed(2)).join(' ')} | nodee phases (sum of ${RUNS + 1}): ${phases}\n`);
-      rows.push({ d, ours: median(ours), theirs: median(theirs), idleRss, peakRss: peakRssMiB(daemon.proc.pid) });
+      const show = (xs) => xs.map((x) => x.toFixed(2)).join(' ');
+      process.stderr.write(`${d.name}: nodee ${show(ours)} | nodee, no ranges ${show(plain)} | curl+unzip ${show(theirs)} | nodee phases (sum of ${2 * RUNS + 1}): ${phases}\n`);
+      rows.push({ d, ours: median(ours), plain: median(plain), theirs: median(theirs), idleRss, peakRss: peakRssMiB(daemon.proc.pid) });
       daemon.proc.kill('SIGTERM');
     }
     const mib = (n) => (n / 1024 ** 2).toFixed(0);
     console.log(`\nartifact install, median of ${RUNS} runs (${os.cpus().length} cpus, node ${process.version})\n`);
-    console.log('| archive | zip MiB | unpacked MiB | nodee s | curl+sha256sum+unzip s | ratio | daemon RSS idle → peak MiB |');
+    console.log('| archive | zip MiB | unpacked MiB | curl+sha256sum+unzip s | nodee s (ratio) | nodee, server without ranges s (ratio) | daemon RSS idle → peak MiB |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
+    const ratio = (x, base) => `${x.toFixed(2)} (${(x / base).toFixed(2)}x)`;
     for (const r of rows) {
-      console.log(`| ${r.d.label} | ${mib(r.d.zipBytes)} | ${mib(r.d.unpacked)} | ${r.ours.toFixed(2)} | ${r.theirs.toFixed(2)} | ${(r.ours / r.theirs).toFixed(2)}x | ${r.idleRss.toFixed(0)} → ${r.peakRss.toFixed(0)} |`);
+      console.log(`| ${r.d.label} | ${mib(r.d.zipBytes)} | ${mib(r.d.unpacked)} | ${r.theirs.toFixed(2)} | ${ratio(r.ours, r.theirs)} | ${ratio(r.plain, r.theirs)} | ${r.idleRss.toFixed(0)} → ${r.peakRss.toFixed(0)} |`);
     }
     console.log('\ntarget: ratio ≤ 0.80x on both; peak RSS independent of archive size');
   } finally {
