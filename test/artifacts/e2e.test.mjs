@@ -1,7 +1,8 @@
 import test from 'ava';
 import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { startDaemon, cli } from '../helpers/daemon.mjs';
+import { spawn } from 'node:child_process';
+import { startDaemon, cli, CLI } from '../helpers/daemon.mjs';
 import { startArtifactServer } from '../helpers/artifact-server.mjs';
 import { makeZip, manyFiles } from '../helpers/zip.mjs';
 import { tempDir, waitFor } from '../helpers/tmp.mjs';
@@ -147,4 +148,26 @@ test('CLI: artifact install (final line when not a terminal), list, remove, and 
   const rm2 = await cli(['artifact', 'remove', 'com.acme:cli:2.0'], { env });
   t.is(rm2.code, 1);
   t.regex(rm2.stderr, /ARTIFACT_NOT_FOUND/);
+});
+
+/** Runs the CLI under a pseudo-terminal (util-linux `script`), so stderr is a TTY. */
+function cliOnTty(args, env) {
+  return new Promise((resolve) => {
+    const command = [process.execPath, CLI, ...args].map((w) => `'${w.replaceAll("'", "'\\''")}'`).join(' ');
+    const proc = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    proc.stdout.setEncoding('utf8').on('data', (d) => (out += d));
+    proc.on('exit', (code) => resolve({ code, out }));
+  });
+}
+
+test('CLI: on a terminal, install draws a progress bar while the download runs', async (t) => {
+  const zip = await makeZip(t, manyFiles(200, 5000), { level: 0 });
+  const root = await repoWith(t, { 'com.acme:bar:1': zip });
+  const server = await startArtifactServer(t, root, { throttle: 400 * 1024 });
+  const d = await startDaemon(t, { config: { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] } });
+  const res = await cliOnTty(['artifact', 'install', 'com.acme:bar:1'], { NODEE_URL: d.url });
+  t.is(res.code, 0, res.out);
+  t.regex(res.out, /com\.acme:bar:1 \[#*-*\] +\d+% [\d.]+ KiB \/ [\d.]+ (KiB|MiB)/);
+  t.regex(res.out, /installed com\.acme:bar:1: 200 files/);
 });
