@@ -171,3 +171,20 @@ test('CLI: on a terminal, install draws a progress bar while the download runs',
   t.regex(res.out, /com\.acme:bar:1 \[#*-*\] +\d+% [\d.]+ KiB \/ [\d.]+ (KiB|MiB)/);
   t.regex(res.out, /installed com\.acme:bar:1: 200 files/);
 });
+
+test('DELETE of an artifact a service uses is 409 ARTIFACT_IN_USE until the service is removed', async (t) => {
+  const zip = await makeZip(t, { 'run': { content: '#!/bin/sh\nexec sleep 300\n', mode: 0o755 } });
+  const root = await repoWith(t, { 'com.acme:svc:1': zip });
+  const server = await startArtifactServer(t, root);
+  const d = await startDaemon(t, { config: { repositories: [{ url: server.url + TEMPLATE }] } });
+  t.is((await d.api('PUT', '/v1/artifacts/com.acme/svc/1')).status, 201);
+  const created = await d.api('POST', '/v1/services', { coordinate: '1.svc.test.local', artifact: 'com.acme:svc:1', command: ['run'], restart: { policy: 'never' } });
+  t.is(created.status, 201, created.text);
+  const busy = await d.api('DELETE', '/v1/artifacts/com.acme/svc/1');
+  t.is(busy.status, 409, busy.text);
+  t.is(busy.body.error.code, 'ARTIFACT_IN_USE');
+  t.truthy((await stat(path.join(d.prefix, 'software', 'com.acme', 'svc', '1', 'run'))).isFile());
+  t.is((await d.api('POST', '/v1/services/1.svc.test.local/stop')).status, 200);
+  t.is((await d.api('DELETE', '/v1/services/1.svc.test.local')).status, 204);
+  t.is((await d.api('DELETE', '/v1/artifacts/com.acme/svc/1')).status, 204);
+});
