@@ -3,7 +3,10 @@
 // REST API) against `curl -o` + `sha256sum` + `unzip -q`, side by side, from one loopback
 // HTTP server. Data is generated under /tmp and deleted afterwards.
 //
-//   node scripts/bench/artifacts.mjs [--runs N] [--only small|large]
+//   node scripts/bench/artifacts.mjs [--runs N] [--only small|large] [--rate MBps]
+//
+// --rate paces the server's bodies (e.g. 100 for a gigabit link), for a network-bound
+// download instead of a loopback one.
 //
 // Needs dist/ (npm run build), zip, unzip, curl, sha256sum.
 import { execFileSync, spawn } from 'node:child_process';
@@ -19,6 +22,26 @@ const CLI = path.join(ROOT, 'dist', 'cli.js');
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 3;
 const ONLY = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
+const RATE = args.includes('--rate') ? Number(args[args.indexOf('--rate') + 1]) * 1e6 : undefined;
+
+/** Sends a file, paced to RATE bytes per second when one is given. */
+function send(file, res, start = 0) {
+  const stream = createReadStream(file, { start, highWaterMark: RATE ? 256 * 1024 : 1024 * 1024 });
+  if (!RATE) return stream.pipe(res);
+  const t0 = Date.now();
+  let sent = 0;
+  stream.on('data', (chunk) => {
+    sent += chunk.length;
+    res.write(chunk);
+    const ahead = (sent / RATE) * 1000 - (Date.now() - t0);
+    if (ahead > 1) {
+      stream.pause();
+      setTimeout(() => stream.resume(), ahead);
+    }
+  });
+  stream.on('end', () => res.end());
+  res.on('close', () => stream.destroy());
+}
 
 const DATASETS = [
   { name: 'small', label: '3,000 small files', files: 3000, totalBytes: 120 * 1024 ** 2 },
@@ -74,11 +97,11 @@ function serve(root) {
     if (suffix) {
       const start = Math.max(0, st.size - Number(suffix[1]));
       res.writeHead(206, { 'content-length': st.size - start, 'content-range': `bytes ${start}-${st.size - 1}/${st.size}` });
-      createReadStream(file, { start }).pipe(res);
+      send(file, res, start);
       return;
     }
     res.writeHead(200, { 'content-length': st.size, 'content-type': 'application/zip' });
-    createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(res);
+    send(file, res);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
@@ -200,7 +223,7 @@ async function main() {
       daemon.proc.kill('SIGTERM');
     }
     const mib = (n) => (n / 1024 ** 2).toFixed(0);
-    console.log(`\nartifact install, median of ${RUNS} runs (${os.cpus().length} cpus, node ${process.version})\n`);
+    console.log(`\nartifact install, median of ${RUNS} runs (${os.cpus().length} cpus, node ${process.version}, ${RATE ? `server paced to ${RATE / 1e6} MB/s` : 'loopback at full speed'})\n`);
     console.log('| archive | zip MiB | unpacked MiB | curl+sha256sum+unzip s | nodee s (ratio) | nodee, server without ranges s (ratio) | daemon RSS idle → peak MiB |');
     console.log('|---|---:|---:|---:|---:|---:|---:|');
     const ratio = (x, base) => `${x.toFixed(2)} (${(x / base).toFixed(2)}x)`;

@@ -27,6 +27,10 @@ export interface DownloadUnpackOptions extends UnpackOptions {
 class Watermark {
   private value = 0;
   private done = false;
+
+  get complete(): boolean {
+    return this.done;
+  }
   private failure: { err: unknown } | undefined;
   private waiters: { at: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
 
@@ -99,7 +103,7 @@ export async function downloadAndUnpack(fetcher: Fetcher, url: string, archive: 
   let restarted = false;
   let highest = 0;
   const extraction = extract(
-    { fh: reader, fileSize: early.total, plan: early.plan, ends: entryEnds(early.entries, early.offset), ready: (end) => mark.wait(end) },
+    { fh: reader, fileSize: early.total, plan: early.plan, ends: entryEnds(early.entries, early.offset), ready: (end) => mark.wait(end), complete: () => mark.complete },
     root,
     { ...o, signal },
   );

@@ -140,17 +140,17 @@ async function extractSmall(fh: FileHandle, fileSize: number, entry: ZipEntry, d
   o.onBytes?.(data.length);
 }
 
-/** Runs `work` over `items` with at most `n` at once; the first failure stops the rest. */
-async function pool<T>(items: T[], n: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+/** Runs `work` on what `next()` hands out, at most `n` at once; the first failure stops the rest. */
+async function pool<T>(next: () => T | undefined, n: number, signal: AbortSignal | undefined, work: (item: T) => Promise<void>): Promise<void> {
   let failure: { err: unknown } | undefined;
   const worker = async () => {
-    while (!failure && next < items.length) {
+    while (!failure) {
       if (signal?.aborted) {
         failure ??= { err: signal.reason };
         return;
       }
-      const item = items[next++] as T;
+      const item = next();
+      if (item === undefined) return;
       try {
         await work(item);
       } catch (err) {
@@ -158,8 +158,30 @@ async function pool<T>(items: T[], n: number, signal: AbortSignal | undefined, w
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  await Promise.all(Array.from({ length: n }, worker));
   if (failure) throw failure.err;
+}
+
+type Planned = UnpackPlan['files'][number];
+const largestFirst = (a: Planned, b: Planned) => b.entry.compressedSize - a.entry.compressedSize;
+
+/**
+ * The order entries are extracted in. Largest first, so the long inflations overlap with
+ * the many small ones; while a download is still arriving, in archive order instead, and
+ * largest first again for whatever is left once it is complete.
+ */
+function scheduler(files: Planned[], x: Extraction): () => Planned | undefined {
+  let queue = x.ready ? [...files].sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset) : [...files].sort(largestFirst);
+  let at = 0;
+  let following = x.ready !== undefined;
+  return () => {
+    if (following && x.complete?.()) {
+      following = false;
+      queue = queue.slice(at).sort(largestFirst);
+      at = 0;
+    }
+    return queue[at++];
+  };
 }
 
 /** Checks the limits against the central directory, before a byte is written. */
@@ -185,6 +207,8 @@ export interface Extraction {
   ends: Map<ZipEntry, number>;
   /** Resolves once the archive holds an entry's bytes (a streamed install); absent: all are there. */
   ready?: (end: number) => Promise<void>;
+  /** Whether the streamed archive is complete. */
+  complete?: () => boolean;
 }
 
 /**
@@ -195,13 +219,8 @@ export interface Extraction {
 export async function extract(x: Extraction, root: string, o: UnpackOptions): Promise<UnpackResult> {
   await fs.mkdir(root);
   for (const d of x.plan.dirs) await fs.mkdir(path.join(root, d.path));
-  const files = x.ready
-    ? // in archive order, following the download
-      [...x.plan.files].sort((a, b) => a.entry.localHeaderOffset - b.entry.localHeaderOffset)
-    : // largest first, so the long inflations overlap with the many small ones
-      [...x.plan.files].sort((a, b) => b.entry.compressedSize - a.entry.compressedSize);
   let bytes = 0;
-  await pool(files, o.concurrency ?? 4, o.signal, async ({ entry, path: rel }) => {
+  await pool(scheduler(x.plan.files, x), o.concurrency ?? 4, o.signal, async ({ entry, path: rel }) => {
     const end = x.ends.get(entry) ?? x.fileSize;
     if (x.ready) await x.ready(end);
     const dest = path.join(root, rel);
