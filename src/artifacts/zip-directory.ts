@@ -39,7 +39,7 @@ function bad(message: string): NodeeError {
 /** Reads `length` bytes at `position`; the archive may be a file or bytes already in memory. */
 export type RangeReader = (position: number, length: number) => Promise<Buffer>;
 
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+export async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
@@ -129,17 +129,10 @@ function entryKind(name: string, madeBy: number, external: number): { kind: ZipE
 }
 
 /**
- * Reads the central directory of the ZIP open at `fh`. `maxEntries` is checked against the
- * end record before the directory is read, so a forged count costs no memory.
- */
-export async function readZipDirectory(fh: FileHandle, maxEntries: number): Promise<ZipEntry[]> {
-  const { size: fileSize } = await fh.stat();
-  return (await parseZipDirectory((pos, len) => readAt(fh, pos, len), fileSize, maxEntries)).entries;
-}
-
-/**
  * The central directory through any reader, with its raw bytes: a streamed install reads it
  * from a ranged request before the body, then checks the downloaded file holds the same.
+ * `maxEntries` is checked against the end record before the directory is read, so a forged
+ * count costs no memory.
  */
 export async function parseZipDirectory(read: RangeReader, fileSize: number, maxEntries: number): Promise<{ entries: ZipEntry[]; raw: Buffer; offset: number }> {
   const end = await readEndRecord(read, fileSize);
@@ -199,4 +192,4 @@ export function dataOffset(entry: ZipEntry, localHeader: Buffer): number {
   return entry.localHeaderOffset + 30 + localHeader.readUInt16LE(26) + localHeader.readUInt16LE(28);
 }
 
-export { readAt };
+
