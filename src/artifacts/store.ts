@@ -114,7 +114,7 @@ export class ArtifactStore extends EventEmitter {
           }
           const dir = installDir(this.softwareDir, c);
           // a crash between the rename and the seal leaves the top directory writable
-          await fs.chmod(dir, dirMode(undefined));
+          await fs.chmod(dir, dirMode(undefined)).catch((err: unknown) => this.log.warn({ dir, err: messageOf(err) }, 'cannot make an artifact directory read-only'));
           let record = saved[c.id];
           if (!record) {
             this.log.warn({ id: c.id }, 'artifact directory without a record (placed by hand?): indexing it');
@@ -246,7 +246,8 @@ export class ArtifactStore extends EventEmitter {
     const signal = this.aborter.signal;
     const endTotal = this.metrics.duration.startTimer({ phase: 'total' });
     this.metrics.installing.inc();
-    const staging = await fs.mkdtemp(path.join(this.stagingDir, `${c.groupId}_${c.artifactId}_${c.version}-`));
+    // named for the operator who looks into .staging, short enough for NAME_MAX whatever the id
+    const staging = await fs.mkdtemp(path.join(this.stagingDir, `${c.artifactId.slice(0, 60)}-${c.version.slice(0, 60)}-`));
     try {
       const archive = path.join(staging, 'archive.zip');
       const root = path.join(staging, 'root');

@@ -339,3 +339,11 @@ test('a streamed download cut once is retried and the artifact is still exact', 
   t.true((await readFile(path.join(artifact.path, 'big.bin'))).equals(big));
   t.is(artifact.fileCount, 101);
 });
+
+test('ids with parts of the maximum length install (staging names stay under NAME_MAX)', async (t) => {
+  const id = ['g'.repeat(128), 'a'.repeat(128), 'v'.repeat(128)].join(':');
+  const zip = await makeZip(t, APP);
+  const { store, software } = await makeStore(t);
+  const { artifact } = await store.install(id, { url: pathToFileURL(zip).href });
+  t.is(artifact.path, path.join(software, 'g'.repeat(128), 'a'.repeat(128), 'v'.repeat(128)));
+});
