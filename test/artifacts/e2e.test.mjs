@@ -1,7 +1,7 @@
 import test from 'ava';
-import { copyFile, mkdir, readdir, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { startDaemon, cli, CLI } from '../helpers/daemon.mjs';
 import { startArtifactServer } from '../helpers/artifact-server.mjs';
 import { makeZip, manyFiles } from '../helpers/zip.mjs';
@@ -187,4 +187,28 @@ test('DELETE of an artifact a service uses is 409 ARTIFACT_IN_USE until the serv
   t.is((await d.api('POST', '/v1/services/1.svc.test.local/stop')).status, 200);
   t.is((await d.api('DELETE', '/v1/services/1.svc.test.local')).status, 204);
   t.is((await d.api('DELETE', '/v1/artifacts/com.acme/svc/1')).status, 204);
+});
+
+test('https repositories: a trusted certificate installs, an untrusted one is 502 REPOSITORY_ERROR without retries', async (t) => {
+  const dir = await tempDir(t, 'nodee-tls-');
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  const zip = await makeZip(t, { 'a.txt': 'over tls' });
+  const root = await repoWith(t, { 'com.acme:tls:1': zip });
+  const server = await startArtifactServer(t, root, { tls: { cert: await readFile(cert), key: await readFile(key) } });
+  const config = { repositories: [{ url: server.url + TEMPLATE }] };
+
+  const trusting = await startDaemon(t, { config, env: { NODE_EXTRA_CA_CERTS: cert } });
+  const ok = await trusting.api('PUT', '/v1/artifacts/com.acme/tls/1');
+  t.is(ok.status, 201, ok.text);
+  t.is(ok.body.source, `${server.url}/com/acme/tls/1/tls-1.zip`);
+
+  const before = server.requests.length;
+  const wary = await startDaemon(t, { config });
+  const refused = await wary.api('PUT', '/v1/artifacts/com.acme/tls/1');
+  t.is(refused.status, 502, refused.text);
+  t.is(refused.body.error.code, 'REPOSITORY_ERROR');
+  t.is(server.requests.length, before, 'no request got past the handshake');
+  t.false(wary.logs().includes('retrying'), 'a certificate problem is not transient');
 });

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import path from 'node:path';
 
 /**
@@ -17,6 +18,7 @@ import path from 'node:path';
  *   opts.noRange     ignore Range headers (answer 200 with the whole file)
  *   opts.onRequest   (record) => void, called first for each request: may change opts
  *   opts.map         (path, record) => path: serve another file for this request
+ *   opts.tls         { cert, key } (PEM): serve https instead of http
  *
  * Range requests ("bytes=a-b", "bytes=a-", "bytes=-n") are answered 206 like a real server;
  * faults apply to them as to any request.
@@ -28,7 +30,7 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
   const sockets = new Set();
   const live = { ...opts };
   let failures = 0;
-  const server = http.createServer(async (req, res) => {
+  const handler = async (req, res) => {
     const url = new URL(req.url, 'http://x');
     const rel = decodeURIComponent(url.pathname);
     const record = { method: req.method, path: rel, status: 0, range: req.headers.range };
@@ -100,7 +102,8 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
       if (ticker) clearInterval(ticker);
       stream.destroy();
     });
-  });
+  };
+  const server = opts.tls ? https.createServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : http.createServer(handler);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -116,5 +119,5 @@ export async function startArtifactServer(t, rootDir, opts = {}) {
     return closing;
   };
   t.teardown(close);
-  return { url: `http://127.0.0.1:${port}`, port, requests, opts: live, close };
+  return { url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`, port, requests, opts: live, close };
 }
