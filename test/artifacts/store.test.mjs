@@ -207,7 +207,8 @@ test('different ids install in parallel', async (t) => {
   const server = await startArtifactServer(t, root, { throttle: 200 * 1024 });
   const { store } = await makeStore(t, { repositories: [{ url: server.url + TEMPLATE, checksum: 'ignore' }] });
   const both = Promise.all([store.install('g:a:1'), store.install('g:a:2')]);
-  await waitFor(() => store.get('g:a:1')?.progress.bytes > 0 && store.get('g:a:2')?.progress.bytes > 0, { what: 'both downloading' });
+  const downloading = (id) => store.get(id)?.state === 'installing' && store.get(id).progress.bytes > 0;
+  await waitFor(() => downloading('g:a:1') && downloading('g:a:2'), { what: 'both downloading at once' });
   await both;
   t.deepEqual(store.list().map((a) => a.id), ['g:a:1', 'g:a:2']);
 });
