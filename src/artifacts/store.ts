@@ -137,7 +137,8 @@ export class ArtifactStore extends EventEmitter {
   async install(id: string, req: InstallRequest = {}): Promise<{ artifact: Artifact; created: boolean }> {
     const c = parseArtifactId(id);
     if (this.closing) throw new NodeeError('INTERNAL', 'the daemon is shutting down');
-    await this.removing.get(c.id);
+    // a removal under way decides whether the artifact is still there; its failure is its caller's
+    await this.removing.get(c.id)?.catch(() => undefined);
     const existing = this.records.get(c.id);
     if (existing) {
       checkRequestedDigest(c.id, existing, req);
