@@ -1,4 +1,6 @@
 export { ArtifactStore, type ArtifactStoreOptions, type InstallRequest } from './store.js';
 export { artifactRoutes } from './routes.js';
+// the supervisor's `restore` unpacks saved state with the same checks as an artifact
+export { unpack, type UnpackOptions } from './unpack.js';
 export { parseArtifactId, type ArtifactCoordinates } from './artifact-id.js';
 export type { Artifact } from './types.js';

@@ -59,6 +59,7 @@ export class Daemon {
       prefix: config.prefix,
       ports: config.ports,
       logs: config.logs,
+      limits: config.limits,
       log: this.log.child({ component: 'services' }),
       metrics: this.metrics,
       artifacts: this.store,
@@ -88,6 +89,8 @@ export class Daemon {
         sessionTimeoutMs: config.zookeeper.sessionTimeoutMs,
         path: `${config.zookeeper.nodesPath}/${instance}`,
         digest: zkDigest,
+        // lets a daemon restarted right after kill -9 replace the node its dead process left
+        sessionFile: path.join(config.prefix, 'state', 'zookeeper-sessions.json'),
         log: this.log.child({ component: 'zookeeper' }),
         metrics: this.metrics,
       });

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { NodeeError, messageOf } from '../lib/errors.js';
+import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/log.js';
 import { isSameProcess } from '../lib/proc.js';
 import type { LogRotator } from './log-rotator.js';
@@ -20,6 +21,7 @@ import type { Service, ServiceState } from './types.js';
 export interface RunnerDeps {
   log: Logger;
   artifacts: { installedPath(id: string): string | undefined };
+  limits: Config['limits'];
   rotator: LogRotator;
   namespace: SoftwareNamespace | undefined;
   metrics: ServiceMetrics;
@@ -252,7 +254,7 @@ export class ServiceRunner {
     const env = serviceEnvironment({ spec, runtimeDir: this.runtimeDir, softwareDir, ports: this.record.ports, user: this.user });
     await ensureRuntimeDir(this.runtimeDir, this.user);
     if (!this.record.prepared) {
-      await prepareFirstStart({ spec, softwareDir, runtimeDir: this.runtimeDir, env, user: this.user, log: this.deps.log });
+      await prepareFirstStart({ spec, softwareDir, runtimeDir: this.runtimeDir, env, user: this.user, limits: this.deps.limits, log: this.deps.log });
       this.commit('starting', { prepared: true });
     }
     const argv = commandLine(spec, env);

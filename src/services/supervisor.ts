@@ -29,6 +29,8 @@ export interface SupervisorOptions {
   prefix: string;
   ports: Config['ports'];
   logs: Config['logs'];
+  /** Bounds a `restore` archive like an artifact. */
+  limits: Config['limits'];
   log: Logger;
   metrics: Registry;
   artifacts: { installedPath(id: string): string | undefined };
@@ -271,6 +273,7 @@ export class Supervisor extends EventEmitter {
     const runner = new ServiceRunner(record, runtimeDirOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
       log: this.log,
       artifacts: this.o.artifacts,
+      limits: this.o.limits,
       rotator: this.rotator,
       namespace: this.namespace,
       metrics: this.metricSet,

@@ -38,6 +38,7 @@ export async function startSupervisor(t, { prefix, artifacts = artifactsOf(), ..
     prefix,
     ports: { from: 21000, to: 21999 },
     logs: { maxBytes: 10 * 1024 * 1024, keep: 3 },
+    limits: { artifactMaxBytes: 64 * 1024 * 1024, artifactMaxFiles: 1000 },
     log: silentLogger(),
     metrics,
     artifacts,

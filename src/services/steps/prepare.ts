@@ -1,3 +1,4 @@
+import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { ServiceSpec } from '../spec.js';
 import { copyFiles } from './files.js';
@@ -16,12 +17,13 @@ export async function prepareFirstStart(o: {
   runtimeDir: string;
   env: Record<string, string>;
   user: RunAs | undefined;
+  limits: Config['limits'];
   log: Logger;
 }): Promise<void> {
   const pristine = await isPristine(o.runtimeDir);
   await copyFiles({ files: o.spec.files, softwareDir: o.softwareDir, runtimeDir: o.runtimeDir, env: o.env });
   if (o.spec.restore) {
-    if (pristine) await restoreState(o.spec.restore, o.runtimeDir);
+    if (pristine) await restoreState(o.spec.restore, o.runtimeDir, o.limits);
     else o.log.info({ coordinate: o.spec.coordinate }, 'runtime dir is not empty: restore skipped');
   }
   if (o.user) await chownTree(o.runtimeDir, o.user);

@@ -1,12 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { unpack } from '../../artifacts/unpack.js';
+import { unpack } from '../../artifacts/index.js';
+import type { Config } from '../../config/index.js';
 import type { ServiceSpec } from '../spec.js';
 import { download } from './download.js';
-
-/** A saved state is bounded like an artifact (contract defaults for limits.*). */
-const MAX_BYTES = 4 * 1024 ** 3;
-const MAX_FILES = 200_000;
 
 /**
  * Unpacks the `restore` ZIP into the (pristine) runtime dir, through the artifact store's
@@ -14,13 +11,17 @@ const MAX_FILES = 200_000;
  * refused). It unpacks into a sibling staging dir first: a failed restore leaves the
  * runtime dir as empty as it was, and repeating the step starts over.
  */
-export async function restoreState(restore: NonNullable<ServiceSpec['restore']>, runtimeDir: string): Promise<void> {
+export async function restoreState(
+  restore: NonNullable<ServiceSpec['restore']>,
+  runtimeDir: string,
+  limits: Config['limits'],
+): Promise<void> {
   const staging = path.join(path.dirname(runtimeDir), `.${path.basename(runtimeDir)}.restore`);
   const archive = `${staging}.zip`;
   await fs.rm(staging, { recursive: true, force: true });
   try {
-    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: MAX_BYTES, what: 'restore.url' });
-    await unpack(archive, staging, { maxBytes: MAX_BYTES, maxFiles: MAX_FILES });
+    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: limits.artifactMaxBytes, what: 'restore.url' });
+    await unpack(archive, staging, { maxBytes: limits.artifactMaxBytes, maxFiles: limits.artifactMaxFiles });
     // the unpacker writes read-only trees (artifacts are immutable); state is the service's to change
     await makeWritable(staging);
     for (const name of await fs.readdir(staging)) {
