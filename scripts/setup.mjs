@@ -28,6 +28,8 @@ if (process.argv.includes('--test')) {
     [['zip', ['-v']], 'zip'],
     [['unzip', ['-v']], 'unzip'],
     [['7z', ['i']], 'p7zip-full'],
+    [['jar', ['--version']], 'default-jdk-headless'],
+    [['script', ['--version']], 'bsdutils'],
     [['openssl', ['version']], 'openssl'],
     [['curl', ['--version']], 'curl'],
     [['python3', ['--version']], 'python3'],
