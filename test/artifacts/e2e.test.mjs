@@ -157,7 +157,7 @@ function cliOnTty(args, env) {
     const proc = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout.setEncoding('utf8').on('data', (d) => (out += d));
-    proc.on('exit', (code) => resolve({ code, out }));
+    proc.on('close', (code) => resolve({ code, out })); // after all output is read
   });
 }
 

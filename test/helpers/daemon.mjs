@@ -28,7 +28,13 @@ export async function startDaemon(t, { config = {}, args = [], env = {}, prefix,
   let stderr = '';
   proc.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
   proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
-  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal)));
+  // 'exit' can come before the last of stdout/stderr has been read: wait for both pipes to
+  // end too (bounded, in case something the daemon started ever held one open)
+  const drained = Promise.all([proc.stdout, proc.stderr].map((s) => new Promise((r) => s.once('close', r))));
+  const exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? signal))).then(async (code) => {
+    await Promise.race([drained, new Promise((r) => setTimeout(r, 2000))]);
+    return code;
+  });
 
   t.teardown(async () => {
     if (proc.exitCode === null && proc.signalCode === null) {
@@ -108,7 +114,8 @@ export function cli(args, { env = {}, input } = {}) {
     proc.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     if (input !== undefined) proc.stdin.end(input);
     else proc.stdin.end();
-    proc.on('exit', (code) => resolve({ code, stdout, stderr }));
+    // 'close', not 'exit': only then has all of stdout and stderr been read
+    proc.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
