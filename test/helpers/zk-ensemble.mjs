@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tempDir, freePort, waitFor } from './tmp.mjs';
-import { fourLetter, ZK_CLASSPATH } from './zookeeper.mjs';
+import { fourLetter, zooCfg, ZK_CLASSPATH } from './zookeeper.mjs';
 
 /**
  * A real ZooKeeper ensemble on loopback (QuorumPeerMain, one dataDir with a myid file per
@@ -22,24 +22,7 @@ export async function startEnsemble(t, { size = 3, tickTime = 500 } = {}) {
     await mkdir(dataDir, { recursive: true });
     await writeFile(path.join(dataDir, 'myid'), `${p.id}\n`);
     const cfg = path.join(dir, `zoo${p.id}.cfg`);
-    await writeFile(
-      cfg,
-      [
-        `tickTime=${tickTime}`,
-        'initLimit=20',
-        'syncLimit=10',
-        `dataDir=${dataDir}`,
-        `clientPort=${p.client}`,
-        'clientPortAddress=127.0.0.1',
-        `minSessionTimeout=${tickTime * 2}`,
-        `maxSessionTimeout=${tickTime * 120}`,
-        'admin.enableServer=false',
-        '4lw.commands.whitelist=*',
-        'maxClientCnxns=0',
-        ...serverLines,
-        '',
-      ].join('\n'),
-    );
+    await writeFile(cfg, zooCfg({ tickTime, dataDir, clientPort: p.client, extra: ['initLimit=20', 'syncLimit=10', ...serverLines] }));
     let proc;
     let output = '';
     const server = {

@@ -19,6 +19,39 @@ export function fourLetter(port, word = 'ruok', host = '127.0.0.1') {
   });
 }
 
+/** A server's zoo.cfg on loopback; `extra` lines (an ensemble's server.N) are appended. */
+export function zooCfg({ tickTime, dataDir, clientPort, extra = [] }) {
+  return [
+    `tickTime=${tickTime}`,
+    `dataDir=${dataDir}`,
+    `clientPort=${clientPort}`,
+    'clientPortAddress=127.0.0.1',
+    `minSessionTimeout=${tickTime * 2}`,
+    `maxSessionTimeout=${tickTime * 120}`,
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=*',
+    'maxClientCnxns=0',
+    ...extra,
+    '',
+  ].join('\n');
+}
+
+/**
+ * One ZooKeeper for all the tests of a file (a JVM start is ~1 s): registers ava's
+ * before/after hooks and returns a getter for the running server.
+ */
+export function sharedZookeeper(test, options) {
+  let zk;
+  const hooks = [];
+  test.before(async () => {
+    zk = await startZookeeper({ teardown: (fn) => hooks.push(fn) }, options);
+  });
+  test.after.always(async () => {
+    for (const fn of hooks.reverse()) await fn();
+  });
+  return () => zk;
+}
+
 /**
  * A real standalone ZooKeeper on a free loopback port. tickTime 500 ms lets sessions be
  * as short as 1 s. stop()/start() keep the port and the data dir (a server restart);
@@ -30,21 +63,7 @@ export async function startZookeeper(t, { tickTime = 500 } = {}) {
   const dataDir = path.join(dir, 'data');
   await mkdir(dataDir, { recursive: true });
   const cfg = path.join(dir, 'zoo.cfg');
-  await writeFile(
-    cfg,
-    [
-      `tickTime=${tickTime}`,
-      `dataDir=${dataDir}`,
-      `clientPort=${port}`,
-      'clientPortAddress=127.0.0.1',
-      `minSessionTimeout=${tickTime * 2}`,
-      `maxSessionTimeout=${tickTime * 120}`,
-      'admin.enableServer=false',
-      '4lw.commands.whitelist=*',
-      'maxClientCnxns=0',
-      '',
-    ].join('\n'),
-  );
+  await writeFile(cfg, zooCfg({ tickTime, dataDir, clientPort: port }));
   let proc;
   let output = '';
   const zk = {

@@ -1,22 +1,16 @@
 import test from 'ava';
-import { startZookeeper } from '../helpers/zookeeper.mjs';
+import { sharedZookeeper } from '../helpers/zookeeper.mjs';
 import { freePort } from '../helpers/tmp.mjs';
 import { makePresence, observer, record, nodeOf, zookeeper } from './_zk.mjs';
 
-let shared;
-test.before(async () => {
-  const hooks = [];
-  shared = await startZookeeper({ teardown: (fn) => hooks.push(fn) });
-  shared.cleanup = async () => { for (const fn of hooks.reverse()) await fn(); };
-});
-test.after.always(async () => shared?.cleanup());
+const sharedZk = sharedZookeeper(test);
 
 const code = (err) => err?.getCode?.();
 
 test('a chroot that does not exist yet, behind a connect string with a dead server first', async (t) => {
   const dead = await freePort();
-  const connect = `127.0.0.1:${dead},${shared.connect}/nodee/tenant-a`;
-  const obs = await observer(t, shared.connect);
+  const connect = `127.0.0.1:${dead},${sharedZk().connect}/nodee/tenant-a`;
+  const obs = await observer(t, sharedZk().connect);
   const { presence } = makePresence(t, { connect, path: '/meta/cell/nodes/rooted' });
   presence.start();
   presence.setData(record('rooted'));
@@ -32,10 +26,10 @@ test('digest ACL: the world reads, only the digest holder writes or deletes; the
   const secret = 'nodee:s3cret-Pa55';
   const base = '/acl-test/nodes';
   const p = `${base}/guarded`;
-  const { presence, logs } = makePresence(t, { connect: shared.connect, path: p, digest: secret });
+  const { presence, logs } = makePresence(t, { connect: sharedZk().connect, path: p, digest: secret });
   presence.start();
   presence.setData(record('guarded'));
-  const world = await observer(t, shared.connect);
+  const world = await observer(t, sharedZk().connect);
   const node = await nodeOf(world, p);
   t.is(node.json.instance, 'guarded', 'world may read');
 
@@ -45,10 +39,10 @@ test('digest ACL: the world reads, only the digest holder writes or deletes; the
   t.is(code(await world.create(`${base}/intruder`, '{}').catch((e) => e)), noAuth, 'world cannot add a sibling');
   t.is((await world.read(p)).json.instance, 'guarded');
 
-  const wrong = await observer(t, shared.connect, { auth: 'nodee:wrong' });
+  const wrong = await observer(t, sharedZk().connect, { auth: 'nodee:wrong' });
   t.is(code(await wrong.setData(p, '{}').catch((e) => e)), noAuth, 'a wrong password cannot write');
 
-  const holder = await observer(t, shared.connect, { auth: secret });
+  const holder = await observer(t, sharedZk().connect, { auth: secret });
   await holder.setData(`${base}`, 'ok'); // the digest holder may
   t.false(logs().includes('s3cret'), 'secret not in the log');
 });

@@ -2,25 +2,19 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startZookeeper } from '../helpers/zookeeper.mjs';
+import { sharedZookeeper, startZookeeper } from '../helpers/zookeeper.mjs';
 import { cli, CLI } from '../helpers/daemon.mjs';
 import { tempDir, freePort } from '../helpers/tmp.mjs';
 import { makePresence, observer, record, nodeOf, waitFor } from './_zk.mjs';
 
-let shared;
-test.before(async () => {
-  const hooks = [];
-  shared = await startZookeeper({ teardown: (fn) => hooks.push(fn) });
-  shared.cleanup = async () => { for (const fn of hooks.reverse()) await fn(); };
-});
-test.after.always(async () => shared?.cleanup());
+const sharedZk = sharedZookeeper(test);
 
 let seq = 0;
 async function fleet(t) {
   const nodesPath = `/cells/c${++seq}/nodes`;
-  const obs = await observer(t, shared.connect);
-  const a = makePresence(t, { connect: shared.connect, path: `${nodesPath}/alpha` }).presence;
-  const b = makePresence(t, { connect: shared.connect, path: `${nodesPath}/beta` }).presence;
+  const obs = await observer(t, sharedZk().connect);
+  const a = makePresence(t, { connect: sharedZk().connect, path: `${nodesPath}/alpha` }).presence;
+  const b = makePresence(t, { connect: sharedZk().connect, path: `${nodesPath}/beta` }).presence;
   a.start();
   b.start();
   const ra = record('alpha', 3);
@@ -35,7 +29,7 @@ async function fleet(t) {
 test('cluster ls --json: one entry per node, read from ZooKeeper as a real process', async (t) => {
   const { nodesPath, obs } = await fleet(t);
   await obs.create(`${nodesPath}/junk`, 'not json', 0); // someone else's persistent junk
-  const r = await cli(['cluster', 'ls', '--json', '--zookeeper', shared.connect, '--nodes-path', nodesPath]);
+  const r = await cli(['cluster', 'ls', '--json', '--zookeeper', sharedZk().connect, '--nodes-path', nodesPath]);
   t.is(r.code, 0, r.stderr);
   const nodes = JSON.parse(r.stdout);
   t.deepEqual(nodes.map((n) => n.instance), ['alpha', 'beta', 'junk']);
@@ -46,7 +40,7 @@ test('cluster ls --json: one entry per node, read from ZooKeeper as a real proce
 
 test('cluster ls: a table with instance, state, running/total, load, free memory, console', async (t) => {
   const { nodesPath } = await fleet(t);
-  const r = await cli(['cluster', 'ls', '--nodes-path', nodesPath], { env: { NODEE_ZOOKEEPER: shared.connect } });
+  const r = await cli(['cluster', 'ls', '--nodes-path', nodesPath], { env: { NODEE_ZOOKEEPER: sharedZk().connect } });
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   t.regex(lines[0], /^INSTANCE\s+STATE\s+SERVICES\s+LOAD\s+FREE MEM\s+CONSOLE$/);
@@ -56,21 +50,21 @@ test('cluster ls: a table with instance, state, running/total, load, free memory
 });
 
 test('cluster ls reads connect string and nodesPath from the daemon config file (chroot too)', async (t) => {
-  const obs = await observer(t, shared.connect);
-  const { presence } = makePresence(t, { connect: `${shared.connect}/chrooted`, path: '/fleet/nodes/gamma' });
+  const obs = await observer(t, sharedZk().connect);
+  const { presence } = makePresence(t, { connect: `${sharedZk().connect}/chrooted`, path: '/fleet/nodes/gamma' });
   presence.start();
   presence.setData(record('gamma', 1));
   await nodeOf(obs, '/chrooted/fleet/nodes/gamma');
   const dir = await tempDir(t);
   const file = path.join(dir, 'nodee.yaml');
-  await writeFile(file, `prefix: /tmp/x\nzookeeper:\n  connect: "${shared.connect}/chrooted"\n  nodesPath: /fleet/nodes\n`);
+  await writeFile(file, `prefix: /tmp/x\nzookeeper:\n  connect: "${sharedZk().connect}/chrooted"\n  nodesPath: /fleet/nodes\n`);
   const r = await cli(['--json', 'cluster', 'ls', '--config', file], { env: { NODEE_ZOOKEEPER: '' } });
   t.is(r.code, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout).map((n) => n.instance), ['gamma']);
 });
 
 test('cluster ls: an empty or absent nodes path is an empty fleet', async (t) => {
-  const r = await cli(['cluster', 'ls', '--json', '--zookeeper', shared.connect, '--nodes-path', '/no/such/path']);
+  const r = await cli(['cluster', 'ls', '--json', '--zookeeper', sharedZk().connect, '--nodes-path', '/no/such/path']);
   t.is(r.code, 0, r.stderr);
   t.deepEqual(JSON.parse(r.stdout), []);
 });
@@ -100,7 +94,7 @@ test('cluster ls: unreachable ZooKeeper, a standalone config, no target, a bad v
 
 test('cluster watch follows nodes coming, changing and going, until Ctrl-C', async (t) => {
   const { nodesPath, a } = await fleet(t);
-  const proc = spawn(process.execPath, [CLI, 'cluster', 'watch', '--json', '--zookeeper', shared.connect, '--nodes-path', nodesPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'cluster', 'watch', '--json', '--zookeeper', sharedZk().connect, '--nodes-path', nodesPath], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
   t.teardown(() => proc.kill('SIGKILL'));
   let out = '';
@@ -109,7 +103,7 @@ test('cluster watch follows nodes coming, changing and going, until Ctrl-C', asy
   const names = (v) => v.map((n) => n.instance).join(',');
   await waitFor(() => views().some((v) => names(v) === 'alpha,beta'), { what: 'first view' });
 
-  const { presence: c } = makePresence(t, { connect: shared.connect, path: `${nodesPath}/delta` });
+  const { presence: c } = makePresence(t, { connect: sharedZk().connect, path: `${nodesPath}/delta` });
   c.start();
   c.setData(record('delta', 1));
   await waitFor(() => views().some((v) => names(v) === 'alpha,beta,delta'), { what: 'delta appears' });

@@ -1,23 +1,16 @@
 import test from 'ava';
 import path from 'node:path';
-import { startZookeeper } from '../helpers/zookeeper.mjs';
+import { sharedZookeeper, startZookeeper } from '../helpers/zookeeper.mjs';
 import { tempDir, freePort } from '../helpers/tmp.mjs';
 import { makePresence, observer, record, nodeOf, uniquePath, waitFor } from './_zk.mjs';
 
 // One server for the tests that do not hurt it; each test works under its own path.
-let shared;
-test.before(async (t) => {
-  // startZookeeper registers teardown on the context it is given: give it one that lasts the file
-  const hooks = [];
-  shared = await startZookeeper({ teardown: (fn) => hooks.push(fn) });
-  shared.cleanup = async () => { for (const fn of hooks.reverse()) await fn(); };
-});
-test.after.always(async () => shared?.cleanup());
+const sharedZk = sharedZookeeper(test);
 
 test('the node appears with the record, ephemeral, parents created; close removes it at once', async (t) => {
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   const p = uniquePath(t) + '/web-17';
-  const { presence, metric } = makePresence(t, { connect: shared.connect, path: p });
+  const { presence, metric } = makePresence(t, { connect: sharedZk().connect, path: p });
   t.is(presence.start(), undefined);
   t.deepEqual(presence.status(), { state: 'connecting', path: p });
   t.false(await presence.waitForNode(100), 'no record yet, no node');
@@ -42,9 +35,9 @@ test('the node appears with the record, ephemeral, parents created; close remove
 });
 
 test('a burst of changes is a few writes, ending with the last record', async (t) => {
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   const p = uniquePath(t) + '/burst';
-  const { presence, metric } = makePresence(t, { connect: shared.connect, path: p });
+  const { presence, metric } = makePresence(t, { connect: sharedZk().connect, path: p });
   presence.start();
   presence.setData(record('burst', 0));
   await nodeOf(obs, p);
@@ -76,9 +69,9 @@ test('start() and setData() return at once with ZooKeeper down; the node appears
 });
 
 test('nothing is created before the first record', async (t) => {
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   const p = uniquePath(t) + '/nodata';
-  const { presence } = makePresence(t, { connect: shared.connect, path: p });
+  const { presence } = makePresence(t, { connect: sharedZk().connect, path: p });
   presence.start();
   await waitFor(() => presence.status().state === 'connected', { what: 'connected' });
   t.is(await obs.stat(p), null);
@@ -88,9 +81,9 @@ test('nothing is created before the first record', async (t) => {
 });
 
 test('a deleted node is re-created, and a foreign write to it is overwritten', async (t) => {
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   const p = uniquePath(t) + '/heal';
-  const { presence } = makePresence(t, { connect: shared.connect, path: p });
+  const { presence } = makePresence(t, { connect: sharedZk().connect, path: p });
   presence.start();
   presence.setData(record('heal'));
   const first = await nodeOf(obs, p);
@@ -103,13 +96,13 @@ test('a deleted node is re-created, and a foreign write to it is overwritten', a
 });
 
 test('another live session holding the name is a conflict: not stolen, shown, then taken when it goes', async (t) => {
-  const holder = await observer(t, shared.connect);
-  const obs = await observer(t, shared.connect);
+  const holder = await observer(t, sharedZk().connect);
+  const obs = await observer(t, sharedZk().connect);
   const parent = uniquePath(t);
   const p = parent + '/taken';
   await holder.mkdirp(parent);
   await holder.create(p, JSON.stringify(record('taken', 0, { hostname: 'other-host', pid: 4242 })));
-  const { presence, metric, events } = makePresence(t, { connect: shared.connect, path: p });
+  const { presence, metric, events } = makePresence(t, { connect: sharedZk().connect, path: p });
   presence.start();
   presence.setData(record('taken', 3));
   await waitFor(() => presence.status().conflict, { what: 'conflict' });
@@ -131,9 +124,9 @@ test('another live session holding the name is a conflict: not stolen, shown, th
 });
 
 test('a record over the ZooKeeper limit is refused and the previous one kept', async (t) => {
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   const p = uniquePath(t) + '/huge';
-  const { presence, events } = makePresence(t, { connect: shared.connect, path: p });
+  const { presence, events } = makePresence(t, { connect: sharedZk().connect, path: p });
   presence.start();
   presence.setData(record('huge', 1));
   await nodeOf(obs, p);
@@ -181,10 +174,10 @@ test('an unreachable server: close() still returns promptly', async (t) => {
 });
 
 test('close() racing the first create leaves no node behind', async (t) => {
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   for (let i = 0; i < 5; i++) {
     const p = uniquePath(t) + '/race';
-    const { presence } = makePresence(t, { connect: shared.connect, path: p });
+    const { presence } = makePresence(t, { connect: sharedZk().connect, path: p });
     presence.start();
     presence.setData(record('race'));
     // close as soon as the connection is up, while the create is being sent
@@ -199,9 +192,9 @@ test('a torn session-id file is ignored with a warning, and rewritten', async (t
   const dir = await tempDir(t);
   const sessionFile = path.join(dir, 'zookeeper-sessions.json');
   await writeFile(sessionFile, '{"version":1,"data":{"sess');
-  const obs = await observer(t, shared.connect);
+  const obs = await observer(t, sharedZk().connect);
   const p = uniquePath(t) + '/torn';
-  const { presence, events } = makePresence(t, { connect: shared.connect, path: p, sessionFile });
+  const { presence, events } = makePresence(t, { connect: sharedZk().connect, path: p, sessionFile });
   presence.start();
   presence.setData(record('torn'));
   const node = await nodeOf(obs, p);
