@@ -27,6 +27,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
+/** Long enough for a slow repository, short enough that a dead one fails an install. */
+export const DEFAULT_TIMEOUTS: FetchTimeouts = { connectMs: 10_000, headersMs: 30_000, bodyMs: 60_000 };
+/** 4 attempts over about 2 s: rides out a restarting server, gives up on a dead one. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 250, maxDelayMs: 5_000 };
+
 export interface Download {
   bytes: number;
   digests: Partial<Record<HashName, string>>;

@@ -2,5 +2,7 @@ export { ArtifactStore, type ArtifactStoreOptions, type InstallRequest } from '.
 export { artifactRoutes } from './routes.js';
 // the supervisor's `restore` unpacks saved state with the same checks as an artifact
 export { unpack, type UnpackOptions } from './unpack.js';
+// ...and fetches `files[].url` and `restore.url` with the same timeouts and retries
+export { Fetcher, DEFAULT_RETRY, DEFAULT_TIMEOUTS } from './fetcher.js';
 export { parseArtifactId, type ArtifactCoordinates } from './artifact-id.js';
 export type { Artifact } from './types.js';

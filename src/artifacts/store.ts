@@ -9,7 +9,7 @@ import type { Registry } from '../lib/metrics.js';
 import { coordinates, expandTemplate, installDir, parseArtifactId, redactUrl, type ArtifactCoordinates } from './artifact-id.js';
 import { sidecarDigest, verifyDigest, type ExpectedDigest } from './checksum.js';
 import { downloadAndUnpack, type Fetched } from './download-unpack.js';
-import { Fetcher, type FetchTimeouts, type RetryPolicy } from './fetcher.js';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, Fetcher, type FetchTimeouts, type RetryPolicy } from './fetcher.js';
 import { measureTree, removeTree, subdirs } from './fs-tree.js';
 import { ArtifactMetrics } from './metrics.js';
 import type { Artifact } from './types.js';
@@ -82,8 +82,8 @@ export class ArtifactStore extends EventEmitter {
     this.recordsFile = new JsonStore(path.join(o.prefix, 'state', 'artifacts.json'), RECORDS_VERSION);
     this.fetcher = new Fetcher({
       log: o.log,
-      timeouts: { connectMs: 10_000, headersMs: 30_000, bodyMs: 60_000, ...o.timeouts },
-      retry: { attempts: 4, baseDelayMs: 250, maxDelayMs: 5_000, ...o.retry },
+      timeouts: { ...DEFAULT_TIMEOUTS, ...o.timeouts },
+      retry: { ...DEFAULT_RETRY, ...o.retry },
     });
   }
 

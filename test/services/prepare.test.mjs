@@ -138,3 +138,31 @@ test('ports: a port something else listens on is skipped', async (t) => {
   const s = await sup.create(spec('1.busy.b.c', { ports: ['http'] }));
   t.is(s.ports.http, 21601);
 });
+
+test('restore: a repository that fails once is retried; a saved state over limits.artifactMaxBytes is TOO_LARGE', async (t) => {
+  const { sup, prefix, artifacts } = await startSupervisor(t, { limits: { artifactMaxBytes: 4096, artifactMaxFiles: 100 } });
+  await scriptsArtifact(prefix, artifacts);
+  const small = await readFile(await makeZip(t, { 'state.txt': 'saved\n' }));
+  const big = await readFile(await makeZip(t, { 'noise.bin': (await import('node:crypto')).randomBytes(16 * 1024) }));
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    hits++;
+    if (req.url === '/flaky.zip' && hits === 1) {
+      res.statusCode = 503;
+      return res.end();
+    }
+    res.end(req.url === '/flaky.zip' ? small : big);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise((r) => server.close(r)));
+  const base = `http://127.0.0.1:${server.address().port}`;
+
+  const s = await sup.create(spec('1.flaky.b.c', { restore: { url: `${base}/flaky.zip` } }));
+  t.is(hits, 2, 'one 503, then the retry');
+  t.is(await readFile(path.join(s.runtimeDir, 'state.txt'), 'utf8'), 'saved\n');
+
+  const e = await t.throwsAsync(sup.create(spec('1.big.b.c', { restore: { url: `${base}/big.zip` } })));
+  t.is(e.code, 'TOO_LARGE');
+  t.is(e.status, 422);
+  t.false(existsSync(path.join(prefix, 'runtime', 'c', 'b', 'big')), 'nothing left on disk');
+});

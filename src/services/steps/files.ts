@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { NodeeError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
 import { substitute } from '../template.js';
 import type { ServiceSpec } from '../spec.js';
 import { isWithin } from './command.js';
@@ -25,7 +26,13 @@ export function checkFilePaths(files: ServiceSpec['files'], softwareDir: string)
  * `template` is set. Each file is written to a temp name and renamed, so a crash never
  * leaves half a config file; repeating the step rewrites the same content.
  */
-export async function copyFiles(o: { files: ServiceSpec['files']; softwareDir: string; runtimeDir: string; env: Record<string, string> }): Promise<void> {
+export async function copyFiles(o: {
+  files: ServiceSpec['files'];
+  softwareDir: string;
+  runtimeDir: string;
+  env: Record<string, string>;
+  log: Logger;
+}): Promise<void> {
   for (const [i, f] of o.files.entries()) {
     const to = path.resolve(o.runtimeDir, f.to);
     await fs.mkdir(path.dirname(to), { recursive: true });
@@ -46,7 +53,7 @@ export async function copyFiles(o: { files: ServiceSpec['files']; softwareDir: s
       mode = (await fs.stat(real)).mode & 0o755;
       await fs.copyFile(real, tmp);
     } else {
-      await download(f.url!, tmp, { maxBytes: MAX_FILE_BYTES, what: `files[${i}].url` });
+      await download(f.url!, tmp, { maxBytes: MAX_FILE_BYTES, what: `files[${i}].url`, log: o.log });
     }
     if (f.template) {
       const text = await fs.readFile(tmp, 'utf8');

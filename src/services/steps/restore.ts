@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { unpack } from '../../artifacts/index.js';
 import type { Config } from '../../config/index.js';
+import type { Logger } from '../../lib/log.js';
 import type { ServiceSpec } from '../spec.js';
 import { download } from './download.js';
 
@@ -15,12 +16,13 @@ export async function restoreState(
   restore: NonNullable<ServiceSpec['restore']>,
   runtimeDir: string,
   limits: Config['limits'],
+  log: Logger,
 ): Promise<void> {
   const staging = path.join(path.dirname(runtimeDir), `.${path.basename(runtimeDir)}.restore`);
   const archive = `${staging}.zip`;
   await fs.rm(staging, { recursive: true, force: true });
   try {
-    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: limits.artifactMaxBytes, what: 'restore.url' });
+    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: limits.artifactMaxBytes, what: 'restore.url', log });
     await unpack(archive, staging, { maxBytes: limits.artifactMaxBytes, maxFiles: limits.artifactMaxFiles });
     // the unpacker writes read-only trees (artifacts are immutable); state is the service's to change
     await makeWritable(staging);
