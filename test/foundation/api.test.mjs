@@ -2,6 +2,7 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import vm from 'node:vm';
 import { startDaemon } from '../helpers/daemon.mjs';
 import { tempDir } from '../helpers/tmp.mjs';
 
@@ -40,6 +41,10 @@ test('healthz, status and the console answer', async (t) => {
   t.is(c.status, 200);
   t.regex(c.headers.get('content-type'), /text\/html/);
   t.true(c.text.includes('<title>nodee</title>'));
+  // the console's script is plain browser JavaScript: it must at least parse
+  const script = /<script>([\s\S]*)<\/script>/.exec(c.text)[1];
+  t.notThrows(() => new vm.Script(script));
+  for (const path of ['/v1/status', '/v1/artifacts', '/v1/services', '/v1/drain']) t.true(script.includes(path), path);
 });
 
 test('metrics are Prometheus text', async (t) => {
