@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseConnectString } from '../registry/connect-string.js';
 
 /**
  * The one definition of nodee's configuration: the zod schema validates the YAML file
@@ -41,7 +42,16 @@ export const configSchema = z
       .prefault({}),
     zookeeper: z
       .object({
-        connect: z.string().min(1),
+        connect: z
+          .string()
+          .min(1)
+          .superRefine((connect, ctx) => {
+            try {
+              parseConnectString(connect);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: `${(err as Error).message} (want host:port[,host:port...][/chroot])` });
+            }
+          }),
         sessionTimeoutMs: z.number().int().min(1000).max(600000).default(10000),
         nodesPath: z
           .string()

@@ -56,6 +56,8 @@ test('metrics are Prometheus text', async (t) => {
   t.regex(m.text, /^# HELP nodee_http_requests_total/m);
   t.regex(m.text, /nodee_http_requests_total\{method="GET",status="200"\} \d+/);
   t.regex(m.text, /^nodee_process_resident_memory_bytes \d+/m);
+  // every capability registers on the daemon's one registry
+  for (const prefix of ['nodee_artifact_', 'nodee_service_']) t.regex(m.text, new RegExp(`^# HELP ${prefix}`, 'm'), prefix);
 });
 
 test('every failure is the JSON error body, never HTML or a stack', async (t) => {

@@ -15,6 +15,8 @@ const badConfigs = [
   ['a checksum policy that does not exist', { repositories: [{ url: 'http://x/{artifactId}.zip', checksum: 'maybe' }] }, 'repositories.0.checksum'],
   ['a repository that is not a URL template', { repositories: [{ url: 'ftp://x/{artifactId}.zip' }] }, 'repositories.0.url'],
   ['a session timeout under a second', { zookeeper: { connect: '127.0.0.1:2181', sessionTimeoutMs: 10 } }, 'zookeeper.sessionTimeoutMs'],
+  ['a ZooKeeper connect string with a bad port', { zookeeper: { connect: 'zk1:2181,zk2:99999' } }, 'zookeeper.connect: bad port in "zk2:99999"'],
+  ['a ZooKeeper connect string with a bad chroot', { zookeeper: { connect: 'zk1:2181/a//b' } }, 'zookeeper.connect: bad chroot'],
   ['a relative nodes path', { zookeeper: { connect: '127.0.0.1:2181', nodesPath: 'meta/nodes' } }, 'zookeeper.nodesPath'],
   ['a limit of the wrong type', { limits: { artifactMaxBytes: 'lots' } }, 'limits.artifactMaxBytes'],
   ['a token file that does not exist', { api: { listen: '127.0.0.1:0', tokenFile: '/nonexistent/token' } }, 'api.tokenFile'],

@@ -95,3 +95,10 @@ test('the log is JSON lines with time, level and message', async (t) => {
   }
   t.true(lines.some((l) => JSON.parse(l).msg === 'standalone: no zookeeper configured, this node is not registered'));
 });
+
+test('the API listens on IPv6 loopback when asked; the console URL brackets the address', async (t) => {
+  const d = await startDaemon(t, { config: { api: { listen: '[::1]:0' } } });
+  t.regex(d.url, /^http:\/\/\[::1\]:\d+$/);
+  const { body } = await d.api('GET', '/v1/status');
+  t.is(body.console.url, d.url + '/');
+});
