@@ -33,7 +33,12 @@ export async function startProxy(t, { targetPort, targetHost = '127.0.0.1', list
     const upstream = net.connect({ port: targetPort, host: targetHost });
     pair.upstream = upstream;
     upstream.on('error', () => {});
-    upstream.on('close', () => pair.client.destroy());
+    upstream.on('close', () => {
+      // in a partition the server's FIN or RST never reaches the client: it learns of it
+      // only when the link is back (restore), as on a real network
+      if (mode === 'blackhole') pair.upstreamGone = true;
+      else pair.client.destroy();
+    });
     pair.client.on('data', (d) => upstream.write(d));
     upstream.on('data', (d) => pair.client.write(d));
     pair.client.resume();
@@ -71,7 +76,9 @@ export async function startProxy(t, { targetPort, targetHost = '127.0.0.1', list
     restore() {
       mode = 'open';
       for (const pair of pairs) {
-        if (pair.upstream) {
+        if (pair.upstreamGone) {
+          pair.client.destroy();
+        } else if (pair.upstream) {
           pair.client.resume();
           pair.upstream.resume();
         } else {
