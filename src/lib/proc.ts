@@ -1,5 +1,20 @@
 import { readFileSync } from 'node:fs';
 
+export interface ProcStat {
+  /** R, S, D, Z (zombie), T… */
+  state: string;
+  pgid: number;
+  /** Clock ticks since boot. */
+  startTime: number;
+}
+
+/** The fields nodee uses from the text of /proc/<pid>/stat. */
+export function parseStat(text: string): ProcStat {
+  // the command name (field 2) may hold spaces and parentheses: split after the last ')'
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', pgid: Number(fields[2]), startTime: Number(fields[19]) };
+}
+
 /**
  * A process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat), or
  * undefined when the pid is gone. Together with the pid it names one process for good:
@@ -12,12 +27,10 @@ export function processStartTime(pid: number): number | undefined {
   } catch {
     return undefined;
   }
-  // the command name (field 2) may hold spaces and parentheses: split after the last ')'
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const start = Number(fields[19]);
+  const { state, startTime } = parseStat(stat);
   // a zombie has exited: it is not a live process to adopt or to fear
-  if (fields[0] === 'Z' || !Number.isFinite(start)) return undefined;
-  return start;
+  if (state === 'Z' || !Number.isFinite(startTime)) return undefined;
+  return startTime;
 }
 
 /** True when `pid` is alive and is still the process that started at `startTime`. */

@@ -1,5 +1,6 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import { errnoOf } from '../lib/errors.js';
+import { parseStat } from '../lib/proc.js';
 
 /**
  * What nodee reads of /proc to stop a service's whole tree: process groups (the service is
@@ -42,8 +43,7 @@ async function readAll(): Promise<ProcEntry[]> {
 
 async function readEntry(pid: number): Promise<ProcEntry | undefined> {
   try {
-    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const stat = parseStat(await fs.readFile(`/proc/${pid}/stat`, 'utf8'));
     let runtimeDir: string | undefined;
     try {
       const environ = await fs.readFile(`/proc/${pid}/environ`, 'utf8');
@@ -55,7 +55,7 @@ async function readEntry(pid: number): Promise<ProcEntry | undefined> {
     } catch {
       // kernel threads and processes we may not read: not ours
     }
-    return { pid, pgid: Number(fields[2]), zombie: fields[0] === 'Z', runtimeDir };
+    return { pid, pgid: stat.pgid, zombie: stat.state === 'Z', runtimeDir };
   } catch {
     return undefined; // gone while scanning
   }
@@ -110,9 +110,8 @@ export class GroupWatch {
 
 function liveInGroup(pid: number, pgid: number): boolean {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[0] !== 'Z' && Number(fields[2]) === pgid;
+    const stat = parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return stat.state !== 'Z' && stat.pgid === pgid;
   } catch {
     return false;
   }

@@ -3,7 +3,7 @@ import { readFile, writeFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { JsonStore } from '../../dist/lib/json-store.js';
 import { ERROR_CODES } from '../../dist/lib/errors.js';
-import { processStartTime, isSameProcess } from '../../dist/lib/proc.js';
+import { parseStat, processStartTime, isSameProcess } from '../../dist/lib/proc.js';
 import { ROOT } from '../helpers/daemon.mjs';
 import { tempDir } from '../helpers/tmp.mjs';
 
@@ -36,6 +36,13 @@ test('process start time tells a live process from a reused pid', (t) => {
   t.true(isSameProcess(process.pid, mine));
   t.false(isSameProcess(process.pid, mine + 1));
   t.is(processStartTime(2 ** 22 + 1), undefined);
+});
+
+test('parseStat reads past a command name with spaces and parentheses', (t) => {
+  // fields after the name: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+  // cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime
+  const text = '4242 (we (ird) ) name) Z 1 77 77 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1 2 3\n';
+  t.deepEqual(parseStat(text), { state: 'Z', pgid: 77, startTime: 987654 });
 });
 
 test('every error code is documented in docs/ERRORS.md', async (t) => {
