@@ -13,7 +13,9 @@ export interface Envelope<T> {
 
 export class JsonStore<T> {
   private last: string | undefined;
-  private chain: Promise<void> = Promise.resolve();
+  /** The newest snapshot not yet written, and who waits for it. */
+  private next: { text: string; waiters: { resolve(): void; reject(err: unknown): void }[] } | undefined;
+  private writing: Promise<void> | undefined;
 
   constructor(
     readonly file: string,
@@ -40,16 +42,44 @@ export class JsonStore<T> {
     return parsed.data;
   }
 
-  /** Writes are serialised and skipped when nothing changed. */
+  /**
+   * Writes are serialised, coalesced (while one is on its way to disk, only the newest
+   * snapshot is written next) and skipped when nothing changed. The promise resolves once
+   * this snapshot or a newer one is on disk.
+   */
   write(data: T): Promise<void> {
     const text = JSON.stringify({ version: this.version, data } satisfies Envelope<T>, null, 1) + '\n';
-    const next = this.chain.then(async () => {
-      if (text === this.last) return;
-      await writeFileAtomic(this.file, text);
-      this.last = text;
+    return new Promise<void>((resolve, reject) => {
+      this.next = { text, waiters: [...(this.next?.waiters ?? []), { resolve, reject }] };
+      // from a microtask: a drain with nothing to write finishes synchronously, and must not
+      // clear `writing` before this assignment sets it
+      this.writing ??= Promise.resolve().then(() => this.drain());
     });
-    this.chain = next.catch(() => undefined);
-    return next;
+  }
+
+  /** Resolves once everything written so far is on disk (or has failed). */
+  async flush(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.next) {
+        const { text, waiters } = this.next;
+        this.next = undefined;
+        try {
+          if (text !== this.last) {
+            await writeFileAtomic(this.file, text);
+            this.last = text;
+          }
+          for (const w of waiters) w.resolve();
+        } catch (err) {
+          for (const w of waiters) w.reject(err);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
   }
 }
 

@@ -8,14 +8,11 @@ const VERSION = 1;
 
 /**
  * One crash-safe file per service under `<prefix>/state/services/`, so a change to one
- * service rewrites a few hundred bytes, not the whole fleet's records. Writes are
- * coalesced: while one is in flight only the newest snapshot is written next, so a burst
- * of transitions costs at most two fsyncs and never delays a spawn.
+ * service rewrites a few hundred bytes, not the whole fleet's records. JsonStore coalesces:
+ * a burst of transitions costs at most two fsyncs and never delays a spawn.
  */
 export class RecordFile {
   private readonly store: JsonStore<ServiceRecord>;
-  private pending: ServiceRecord | undefined;
-  private writing: Promise<void> | undefined;
 
   constructor(
     readonly file: string,
@@ -25,34 +22,17 @@ export class RecordFile {
   }
 
   save(record: ServiceRecord): void {
-    this.pending = structuredClone(record);
-    this.writing ??= this.drain();
+    this.store.write(record).catch((err: unknown) => this.log.error({ err, file: this.file }, 'cannot persist service state'));
   }
 
   /** Resolves once everything saved so far is on disk. */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
+  flush(): Promise<void> {
+    return this.store.flush();
   }
 
   async delete(): Promise<void> {
     await this.flush();
     await fs.rm(this.file, { force: true });
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending) {
-        const next = this.pending;
-        this.pending = undefined;
-        try {
-          await this.store.write(next);
-        } catch (err) {
-          this.log.error({ err, file: this.file }, 'cannot persist service state');
-        }
-      }
-    } finally {
-      this.writing = undefined;
-    }
   }
 }
 

@@ -21,6 +21,17 @@ test('JsonStore round-trips, leaves no temp files and skips unchanged writes', a
   t.deepEqual(await readdir(path.dirname(file)), ['x.json']);
 });
 
+test('JsonStore coalesces a burst: every write resolves, the newest is on disk, an unchanged one still resolves', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'burst.json');
+  const store = new JsonStore(file, 1);
+  await store.write({ n: 0 });
+  await store.write({ n: 0 }); // unchanged: nothing to write, and the next write must not stall
+  await Promise.all(Array.from({ length: 100 }, (_, i) => store.write({ n: i })));
+  await store.flush();
+  t.deepEqual(await new JsonStore(file, 1).read(), { n: 99 });
+});
+
 test('JsonStore refuses a file from a newer nodee and a torn file', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'x.json');
