@@ -35,7 +35,6 @@ export class ApiServer {
   private readonly server: http.Server;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
-  private address: { url: string; port: number } | undefined;
 
   constructor(private readonly options: ApiServerOptions) {
     this.log = options.log.child({ component: 'api' });
@@ -63,13 +62,9 @@ export class ApiServer {
     });
     const bound = (this.server.address() as AddressInfo).port;
     const shownHost = host.includes(':') ? `[${host}]` : host;
-    this.address = { url: `${this.options.tls ? 'https' : 'http'}://${shownHost}:${bound}/`, port: bound };
-    this.log.info({ url: this.address.url }, 'api listening');
-    return this.address;
-  }
-
-  get url(): string | undefined {
-    return this.address?.url;
+    const url = `${this.options.tls ? 'https' : 'http'}://${shownHost}:${bound}/`;
+    this.log.info({ url }, 'api listening');
+    return { url, port: bound };
   }
 
   /**

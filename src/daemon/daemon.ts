@@ -32,6 +32,10 @@ export class Daemon {
   private lock: PrefixLock | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
+  /** Where other hosts reach the console; fixed once the API listens. */
+  private consoleUrl = 'http://127.0.0.1/';
+  private publishing = false;
+  private republish = false;
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -82,6 +86,7 @@ export class Daemon {
       routers: [artifactRoutes(this.store), serviceRoutes(this.supervisor)],
     });
     const { url } = await this.api.start();
+    this.consoleUrl = advertisedUrl(url);
 
     if (config.zookeeper) {
       this.presence = new Presence({
@@ -108,11 +113,10 @@ export class Daemon {
     return { url };
   }
 
-  async status(): Promise<NodeStatus> {
+  /** The node now; callers that already hold the artifact and service lists pass them in. */
+  async status(artifacts = this.store.list(), services = this.supervisor.list()): Promise<NodeStatus> {
     const { config, instance } = this.loaded;
-    const apiUrl = advertisedUrl(this.api.url ?? 'http://127.0.0.1/');
     const zk = this.presence?.status();
-    const services = this.supervisor.list();
     return {
       instance,
       hostname: os.hostname(),
@@ -120,21 +124,37 @@ export class Daemon {
       pid: process.pid,
       state: this.supervisor.nodeState,
       startedAt: this.startedAt,
-      console: { url: apiUrl, port: Number(new URL(apiUrl).port) },
+      console: { url: this.consoleUrl, port: Number(new URL(this.consoleUrl).port) },
       zookeeper: zk
         ? { state: zk.state, path: zk.path, ...(zk.conflict ? { conflict: zk.conflict } : {}) }
         : { state: 'standalone', path: null },
       machine: await readMachine(config.prefix),
-      counts: { artifacts: this.store.list().length, services: services.length, byState: this.supervisor.counts() },
+      counts: { artifacts: artifacts.length, services: services.length, byState: this.supervisor.counts() },
     };
   }
 
+  /**
+   * Hands the presence a fresh record. One build at a time: changes that arrive while one is
+   * under way (status() awaits the disk figures) ask for one more build, not one each.
+   */
   private async publish(): Promise<void> {
     if (!this.presence || this.stopping) return;
+    if (this.publishing) {
+      this.republish = true;
+      return;
+    }
+    this.publishing = true;
     try {
-      this.presence.setData(buildRecord(await this.status(), this.store.list(), this.supervisor.list()));
+      do {
+        this.republish = false;
+        const artifacts = this.store.list();
+        const services = this.supervisor.list();
+        this.presence.setData(buildRecord(await this.status(artifacts, services), artifacts, services));
+      } while (this.republish && !this.stopping);
     } catch (err) {
       this.log.error({ err }, 'cannot build the zookeeper record');
+    } finally {
+      this.publishing = false;
     }
   }
 
