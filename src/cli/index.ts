@@ -19,6 +19,9 @@ commands:
 --url defaults to $NODEE_URL or http://127.0.0.1:7070; --token to $NODEE_TOKEN.
 `;
 
+/** Global options that take a value: the word after one is not the command. */
+const GLOBAL_VALUES = ['url', 'token', 'ca'];
+
 const groups: Record<string, (args: string[], ctx: CliContext) => Promise<number>> = {
   status: status.run,
   artifact: artifact.run,
@@ -28,7 +31,7 @@ const groups: Record<string, (args: string[], ctx: CliContext) => Promise<number
 
 /** Parses global options, dispatches to a command, and maps failures to exit statuses. */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const commandAt = argv.findIndex((w, i) => !w.startsWith('-') && !isOptionValue(argv, i));
+  const commandAt = argv.findIndex((w, i) => !w.startsWith('-') && !GLOBAL_VALUES.includes(argv[i - 1]?.replace(/^--/, '') ?? ''));
   const globals = commandAt < 0 ? argv : argv.slice(0, commandAt);
   const command = commandAt < 0 ? undefined : argv[commandAt];
   const rest = commandAt < 0 ? [] : argv.slice(commandAt + 1);
@@ -36,7 +39,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   if (command === 'daemon') return runDaemon(rest, err);
   let api: ApiClient | undefined;
   try {
-    const g = parseArgs(globals, { values: ['url', 'token', 'ca'], flags: ['json', 'help'], aliases: { h: 'help' } });
+    const g = parseArgs(globals, { values: GLOBAL_VALUES, flags: ['json', 'help'], aliases: { h: 'help' } });
     if (g.options.help || command === 'help' || command === undefined) {
       (command === undefined && !g.options.help ? err : out).write(USAGE);
       return command === undefined && !g.options.help ? 2 : 0;
@@ -63,10 +66,4 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   } finally {
     await api?.close();
   }
-}
-
-/** Global options that take a value: the word after them is not the command. */
-function isOptionValue(argv: string[], i: number): boolean {
-  const prev = argv[i - 1];
-  return prev === '--url' || prev === '--token' || prev === '--ca';
 }
