@@ -1,6 +1,7 @@
-import type { Artifact } from '../artifacts/types.js';
-import { parseArgs, stringOption } from './args.js';
+import type { Artifact } from '../artifacts/index.js';
+import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
+import { table } from './table.js';
 
 const USAGE = `usage: nodee artifact list
        nodee artifact install GROUP:ARTIFACT:VERSION [--url URL] [--sha256 HEX]
@@ -9,8 +10,6 @@ const USAGE = `usage: nodee artifact list
 
 const POLL_MS = 200;
 const BAR_WIDTH = 30;
-
-class Usage extends Error {}
 
 /** `nodee artifact …`: a thin client of /v1/artifacts. */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
@@ -26,10 +25,10 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       case 'rm':
         return await remove(rest, ctx);
       default:
-        throw new Usage(verb ? `unknown artifact command "${verb}"` : 'missing artifact command');
+        throw new UsageError(verb ? `unknown artifact command "${verb}"` : 'missing artifact command');
     }
   } catch (err) {
-    if (!(err instanceof Usage)) throw err;
+    if (!(err instanceof UsageError)) throw err;
     ctx.err.write(`nodee artifact: ${err.message}\n${USAGE}`);
     return 2;
   }
@@ -37,19 +36,11 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
 
 function apiPath(id: string | undefined): string {
   const parts = (id ?? '').split(':');
-  if (!id || parts.length !== 3 || parts.some((p) => p === '')) throw new Usage(`expected an artifact id GROUP:ARTIFACT:VERSION, got "${id ?? ''}"`);
+  if (!id || parts.length !== 3 || parts.some((p) => p === '')) throw new UsageError(`expected an artifact id GROUP:ARTIFACT:VERSION, got "${id ?? ''}"`);
   return '/v1/artifacts/' + parts.map(encodeURIComponent).join('/');
 }
 
-function parse(args: string[], values: string[] = []) {
-  try {
-    return parseArgs(args, { values });
-  } catch (err) {
-    throw new Usage((err as Error).message);
-  }
-}
-
-export function formatBytes(n: number): string {
+function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let v = n;
   let u = 0;
@@ -61,16 +52,14 @@ export function formatBytes(n: number): string {
 }
 
 async function list(args: string[], ctx: CliContext): Promise<number> {
-  const a = parse(args);
-  if (a.positional.length > 0) throw new Usage(`unexpected argument ${a.positional[0]}`);
+  const a = parseArgs(args, {});
+  if (a.positional.length > 0) throw new UsageError(`unexpected argument ${a.positional[0]}`);
   const { artifacts } = await ctx.api.request<{ artifacts: Artifact[] }>('GET', '/v1/artifacts');
   if (ctx.json) {
     ctx.out.write(JSON.stringify({ artifacts }, null, 2) + '\n');
     return 0;
   }
-  const rows = [['ID', 'SIZE', 'FILES', 'INSTALLED', 'SHA256'], ...artifacts.map((x) => [x.id, formatBytes(x.sizeBytes), String(x.fileCount), x.installedAt ?? '-', x.sha256 ? x.sha256.slice(0, 12) : '-'])];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) ctx.out.write(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n');
+  ctx.out.write(table([['ID', 'SIZE', 'FILES', 'INSTALLED', 'SHA256'], ...artifacts.map((x) => [x.id, formatBytes(x.sizeBytes), String(x.fileCount), x.installedAt ?? '-', x.sha256 ? x.sha256.slice(0, 12) : '-'])]));
   return 0;
 }
 
@@ -87,8 +76,8 @@ function bar(p: Artifact['progress']): string {
  * The bar goes to stderr and only on a terminal: piped output gets the final line alone.
  */
 async function install(args: string[], ctx: CliContext): Promise<number> {
-  const a = parse(args, ['url', 'sha256']);
-  if (a.positional.length !== 1) throw new Usage('install takes exactly one artifact id');
+  const a = parseArgs(args, { values: ['url', 'sha256'] });
+  if (a.positional.length !== 1) throw new UsageError('install takes exactly one artifact id');
   const id = a.positional[0] as string;
   const p = apiPath(id);
   const body: { url?: string; sha256?: string } = {};
@@ -140,8 +129,8 @@ async function install(args: string[], ctx: CliContext): Promise<number> {
 }
 
 async function remove(args: string[], ctx: CliContext): Promise<number> {
-  const a = parse(args);
-  if (a.positional.length !== 1) throw new Usage('remove takes exactly one artifact id');
+  const a = parseArgs(args, {});
+  if (a.positional.length !== 1) throw new UsageError('remove takes exactly one artifact id');
   const id = a.positional[0] as string;
   await ctx.api.request<void>('DELETE', apiPath(id));
   if (!ctx.json) ctx.out.write(`removed ${id}\n`);

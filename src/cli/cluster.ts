@@ -5,6 +5,7 @@ import { silentLogger } from '../lib/log.js';
 import { ClusterReader, type ClusterNode } from '../registry/index.js';
 import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
+import { table } from './table.js';
 
 const USAGE = 'nodee cluster ls|watch [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]';
 const DEFAULT_CONFIG = '/etc/nodee/nodee.yaml';
@@ -32,7 +33,7 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
     await reader.connected(timeoutMs);
     if (verb === 'ls') {
       const nodes = await reader.read();
-      ctx.out.write(json ? JSON.stringify(nodes.map(asJson), null, 2) + '\n' : table(nodes));
+      ctx.out.write(json ? JSON.stringify(nodes.map(asJson), null, 2) + '\n' : nodeTable(nodes));
       return 0;
     }
     return await follow(reader, ctx, json, nodesPath);
@@ -54,7 +55,7 @@ function follow(reader: ClusterReader, ctx: CliContext, json: boolean, nodesPath
     reader.on('change', (nodes: ClusterNode[]) => {
       const at = new Date().toISOString();
       if (json) ctx.out.write(JSON.stringify({ at, nodes: nodes.map(asJson) }) + '\n');
-      else ctx.out.write(`--- ${at}  ${nodesPath}  ${nodes.length} node${nodes.length === 1 ? '' : 's'}\n${table(nodes)}`);
+      else ctx.out.write(`--- ${at}  ${nodesPath}  ${nodes.length} node${nodes.length === 1 ? '' : 's'}\n${nodeTable(nodes)}`);
     });
     reader.on('state', (state: string) => {
       if (state !== 'connected') ctx.err.write(`nodee cluster: zookeeper ${state}; still watching\n`);
@@ -68,7 +69,7 @@ function asJson(n: ClusterNode): object {
   return n.record ?? { instance: n.instance, error: n.error };
 }
 
-function table(nodes: ClusterNode[]): string {
+function nodeTable(nodes: ClusterNode[]): string {
   const rows = [['INSTANCE', 'STATE', 'SERVICES', 'LOAD', 'FREE MEM', 'CONSOLE']];
   for (const n of nodes) {
     const r = n.record;
@@ -86,8 +87,7 @@ function table(nodes: ClusterNode[]): string {
       r.console.url,
     ]);
   }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)));
-  return rows.map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ') + '\n').join('');
+  return table(rows);
 }
 
 function target(flagConnect: string | undefined, flagPath: string | undefined, configFile: string | undefined): { connect: string; nodesPath: string } {

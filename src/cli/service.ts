@@ -3,6 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import type { Service } from '../services/types.js';
 import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
+import { table } from './table.js';
 
 const USAGE = `usage: nodee service <verb> ...
   list
@@ -56,7 +57,7 @@ async function list(args: string[], ctx: CliContext): Promise<number> {
       .map(([n, p]) => `${n}=${p}`)
       .join(',') || '-',
   ]);
-  ctx.out.write(table(['COORDINATE', 'STATE', 'PID', 'RESTARTS', 'ARTIFACT', 'PORTS'], rows));
+  ctx.out.write(table([['COORDINATE', 'STATE', 'PID', 'RESTARTS', 'ARTIFACT', 'PORTS'], ...rows]));
   return 0;
 }
 
@@ -156,9 +157,4 @@ function oneCoordinate(positional: string[]): string {
 function printService(s: Service, ctx: CliContext): void {
   if (ctx.json) ctx.out.write(JSON.stringify(s, null, 2) + '\n');
   else ctx.out.write(`${s.coordinate} ${s.state}${s.pid ? ` pid ${s.pid}` : ''}\n`);
-}
-
-function table(head: string[], rows: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n') + '\n';
 }
