@@ -5,7 +5,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { NodeeError, isNodeeError } from '../lib/errors.js';
+import { NodeeError, errnoOf, isNodeeError, messageOf } from '../lib/errors.js';
 import { planUnpack, type UnpackPlan } from './unpack-plan.js';
 import { dataOffset, parseZipDirectory, readAt, type ZipEntry } from './zip-directory.js';
 
@@ -44,9 +44,9 @@ export function dirMode(mode: number | undefined): number {
 
 function toArchiveError(err: unknown, entry: ZipEntry): unknown {
   if (isNodeeError(err)) return err;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('Z_')) {
-    return new NodeeError('BAD_ARCHIVE', `entry "${entry.name}" is corrupt (${(err as Error).message})`);
+  const code = errnoOf(err);
+  if (code?.startsWith('Z_')) {
+    return new NodeeError('BAD_ARCHIVE', `entry "${entry.name}" is corrupt (${messageOf(err)})`);
   }
   if (code === 'ERR_BUFFER_TOO_LARGE' || (err instanceof RangeError && /maxOutputLength|buffer/i.test(err.message))) {
     return tooBig(entry);
@@ -119,8 +119,7 @@ class EntryCheck extends Transform {
 
 async function extractLarge(fh: FileHandle, fileSize: number, entry: ZipEntry, dest: string, o: UnpackOptions): Promise<void> {
   const header = await readAt(fh, entry.localHeaderOffset, 30);
-  const start = entry.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  dataOffset(entry, header);
+  const start = dataOffset(entry, header);
   if (start + entry.compressedSize > fileSize) throw new NodeeError('BAD_ARCHIVE', `entry "${entry.name}" is truncated`);
   const source = fh.createReadStream({ start, end: start + entry.compressedSize - 1, highWaterMark: STREAM_CHUNK, autoClose: false, emitClose: false });
   const check = new EntryCheck(entry, o.onBytes);
