@@ -1,6 +1,5 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import YAML from 'yaml';
-import { configSchema } from '../config/schema.js';
+import { accessSync, constants } from 'node:fs';
+import { DEFAULT_NODES_PATH, nodesPathSchema, readZookeeperConfig } from '../config/index.js';
 import { silentLogger } from '../lib/log.js';
 import { ClusterReader, type ClusterNode } from '../registry/index.js';
 import { UsageError, parseArgs, stringOption } from './args.js';
@@ -9,7 +8,6 @@ import { table } from './table.js';
 
 const USAGE = 'nodee cluster ls|watch [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]';
 const DEFAULT_CONFIG = '/etc/nodee/nodee.yaml';
-const DEFAULT_NODES_PATH = '/meta/cell/nodes';
 const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
@@ -95,32 +93,15 @@ function target(flagConnect: string | undefined, flagPath: string | undefined, c
   let nodesPath = flagPath ?? (process.env.NODEE_NODES_PATH || undefined);
   if (connect === undefined || nodesPath === undefined) {
     const file = configFile ?? (readable(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-    const zk = file ? zookeeperSection(file) : undefined;
+    const zk = file ? readZookeeperConfig(file) : undefined;
     if (connect === undefined && file && !zk) throw new UsageError(`${file} configures no zookeeper (standalone); pass --zookeeper CONNECT`);
     connect ??= zk?.connect;
     nodesPath ??= zk?.nodesPath;
   }
   if (connect === undefined) throw new UsageError(`no ZooKeeper to read: pass --zookeeper CONNECT, set NODEE_ZOOKEEPER, or --config FILE (default ${DEFAULT_CONFIG})`);
   nodesPath ??= DEFAULT_NODES_PATH;
-  if (!/^(\/[^/\s]+)+$/.test(nodesPath)) throw new UsageError(`--nodes-path must be an absolute znode path like ${DEFAULT_NODES_PATH}`);
+  if (!nodesPathSchema.safeParse(nodesPath).success) throw new UsageError(`--nodes-path must be an absolute znode path like ${DEFAULT_NODES_PATH}`);
   return { connect, nodesPath };
-}
-
-/** The `zookeeper:` section of a daemon config, validated by the daemon's own schema. */
-function zookeeperSection(file: string): { connect: string; nodesPath: string } | undefined {
-  let doc: unknown;
-  try {
-    doc = YAML.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
-  }
-  const raw = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).zookeeper : undefined;
-  const parsed = configSchema.shape.zookeeper.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${file}: zookeeper.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`);
-  }
-  return parsed.data;
 }
 
 function readable(file: string): boolean {

@@ -4,10 +4,10 @@ import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
 import { NodeeError, errnoOf } from '../lib/errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, type Config, type ZookeeperConfig } from './schema.js';
 
 export type { Config, RepositoryConfig, ZookeeperConfig } from './schema.js';
-export { configSchema } from './schema.js';
+export { configSchema, DEFAULT_NODES_PATH, nodesPathSchema } from './schema.js';
 
 /** Command-line flags that override the file (contract: "Running it"). */
 export interface ConfigOverrides {
@@ -53,6 +53,19 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides 
   };
 }
 
+/**
+ * The `zookeeper:` section of a daemon config file, for tools that read ZooKeeper directly
+ * (`nodee cluster`); undefined when the daemon runs standalone. Unlike loadConfig it reads
+ * no secret files: an operator may read the config without being allowed the token.
+ */
+export function readZookeeperConfig(file: string): ZookeeperConfig | undefined {
+  const parsed = configSchema.shape.zookeeper.safeParse(readYaml(file).zookeeper);
+  if (!parsed.success) {
+    throw new NodeeError('CONFIG_INVALID', `invalid configuration in ${file}:\n${formatIssues(parsed.error.issues, ['zookeeper'])}`);
+  }
+  return parsed.data;
+}
+
 function readYaml(file: string): Record<string, unknown> {
   let text: string;
   try {
@@ -83,10 +96,10 @@ function asObject(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
-function formatIssues(issues: z.core.$ZodIssue[]): string {
+function formatIssues(issues: z.core.$ZodIssue[], under: string[] = []): string {
   return issues
     .map((issue) => {
-      const key = issue.path.map(String).join('.');
+      const key = [...under, ...issue.path.map(String)].join('.');
       if (issue.code === 'unrecognized_keys') {
         return issue.keys.map((k) => `  ${key ? key + '.' : ''}${k}: unknown key`).join('\n');
       }

@@ -11,6 +11,9 @@ const hostPort = z
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/, 'must be HOST:PORT (IPv6 as [::1]:PORT)')
   .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
+export const DEFAULT_NODES_PATH = '/meta/cell/nodes';
+export const nodesPathSchema = z.string().regex(/^(\/[^/\s]+)+$/, 'must be an absolute znode path like /meta/cell/nodes');
+
 const checksumPolicy = z.enum(['require', 'if-present', 'ignore']);
 
 export const repositorySchema = z
@@ -53,10 +56,7 @@ export const configSchema = z
             }
           }),
         sessionTimeoutMs: z.number().int().min(1000).max(600000).default(10000),
-        nodesPath: z
-          .string()
-          .regex(/^(\/[^/\s]+)+$/, 'must be an absolute znode path like /meta/cell/nodes')
-          .default('/meta/cell/nodes'),
+        nodesPath: nodesPathSchema.default(DEFAULT_NODES_PATH),
         digestFile: z.string().min(1).optional(),
       })
       .strict()

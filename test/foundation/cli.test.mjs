@@ -45,3 +45,12 @@ test('usage errors exit 2 and show the usage', async (t) => {
   t.is(help.code, 0);
   t.regex(help.stdout, /usage: nodee/);
 });
+
+test('cluster ls names every bad key of the zookeeper section it reads from a config file', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'nodee.yaml');
+  await writeFile(file, 'zookeeper:\n  connect: "zk1:99999"\n  nodesPath: relative/path\n  colour: blue\n');
+  const r = await cli(['cluster', 'ls', '--config', file], { env: { NODEE_ZOOKEEPER: '' } });
+  t.is(r.code, 1);
+  for (const key of ['zookeeper.connect', 'zookeeper.nodesPath', 'zookeeper.colour: unknown key']) t.true(r.stderr.includes(key), r.stderr);
+});
