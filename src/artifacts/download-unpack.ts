@@ -17,7 +17,7 @@ export interface Fetched {
   abandon(): Promise<void>;
 }
 
-export interface DownloadUnpackOptions extends UnpackOptions {
+interface DownloadUnpackOptions extends UnpackOptions {
   signal: AbortSignal;
   hashes: HashName[];
   onProgress: (bytes: number, total: number | null) => void;

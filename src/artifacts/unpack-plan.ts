@@ -21,7 +21,7 @@ function unsafe(message: string): NodeeError {
 }
 
 /** An entry name as path components, or a refusal. */
-export function splitEntryName(name: string): string[] {
+function splitEntryName(name: string): string[] {
   if (name.includes('\0')) throw new NodeeError('BAD_ARCHIVE', `entry name "${name.replaceAll('\0', '\\0')}" contains a NUL byte`);
   if (name.startsWith('/') || name.startsWith('\\') || /^[A-Za-z]:/.test(name)) throw unsafe(`entry "${name}" has an absolute path`);
   // a backslash is a plain character on Unix, but an archive made for Windows means it as a

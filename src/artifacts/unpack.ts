@@ -199,7 +199,7 @@ export function entryEnds(entries: ZipEntry[], directoryOffset: number): Map<Zip
   return ends;
 }
 
-export interface Extraction {
+interface Extraction {
   fh: FileHandle;
   fileSize: number;
   plan: UnpackPlan;
@@ -237,7 +237,7 @@ export async function extract(x: Extraction, root: string, o: UnpackOptions): Pr
 }
 
 /** Reads the targets of the archive's symlinks (they are entry data) and plans the unpack. */
-export async function planArchive(fh: FileHandle, fileSize: number, entries: ZipEntry[], o: Pick<UnpackOptions, 'maxBytes'>): Promise<UnpackPlan> {
+async function planArchive(fh: FileHandle, fileSize: number, entries: ZipEntry[], o: Pick<UnpackOptions, 'maxBytes'>): Promise<UnpackPlan> {
   checkLimits(entries, o);
   const targets = new Map<ZipEntry, string>();
   for (const e of entries) {
