@@ -1,4 +1,4 @@
-import type { ExitInfo, ServiceState } from './types.js';
+import { ALL_STATES, type ExitInfo, type ServiceState } from './types.js';
 import type { ServiceSpec } from './spec.js';
 
 /** What `<prefix>/state/services/<coordinate>.json` holds: enough to re-adopt or restart. */
@@ -41,4 +41,4 @@ export function canTransition(from: ServiceState, to: ServiceState): boolean {
 /** States with no process and none coming: a service in one of them may be removed. */
 export const AT_REST: readonly ServiceState[] = ['stopped', 'exited', 'failed'];
 
-export const ALL_STATES: readonly ServiceState[] = ['starting', 'running', 'backoff', 'stopping', 'draining', 'stopped', 'exited', 'failed'];
+export { ALL_STATES };

@@ -72,7 +72,7 @@ export class Supervisor extends EventEmitter {
     this.nodeStore = new JsonStore(path.join(state, 'node-drain.json'), 1);
     this.pool = new PortPool(o.ports);
     this.rotator = new LogRotator({ maxBytes: o.logs.maxBytes, keep: o.logs.keep, log: o.log });
-    this.metricSet = serviceMetrics(o.metrics, () => this.counts() as Record<ServiceState, number>);
+    this.metricSet = serviceMetrics(o.metrics, () => this.counts());
   }
 
   get nodeState(): 'active' | 'draining' {
@@ -227,9 +227,9 @@ export class Supervisor extends EventEmitter {
     return false;
   }
 
-  counts(): Record<string, number> {
-    const out = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<string, number>;
-    for (const r of this.runners.values()) out[r.state] = (out[r.state] ?? 0) + 1;
+  counts(): Record<ServiceState, number> {
+    const out = Object.fromEntries(ALL_STATES.map((s) => [s, 0])) as Record<ServiceState, number>;
+    for (const r of this.runners.values()) out[r.state] += 1;
     return out;
   }
 

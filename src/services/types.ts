@@ -1,13 +1,6 @@
 /** Every state a service can be in (contract: Service.state). */
-export type ServiceState =
-  | 'starting'
-  | 'running'
-  | 'backoff'
-  | 'stopping'
-  | 'draining'
-  | 'stopped'
-  | 'exited'
-  | 'failed';
+export const ALL_STATES = ['starting', 'running', 'backoff', 'stopping', 'draining', 'stopped', 'exited', 'failed'] as const;
+export type ServiceState = (typeof ALL_STATES)[number];
 
 export interface ExitInfo {
   code: number | null;
