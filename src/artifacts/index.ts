@@ -4,5 +4,7 @@ export { artifactRoutes } from './routes.js';
 export { unpack, type UnpackOptions } from './unpack.js';
 // ...and fetches `files[].url` and `restore.url` with the same timeouts and retries
 export { Fetcher, DEFAULT_RETRY, DEFAULT_TIMEOUTS } from './fetcher.js';
+// ...and deletes the runtime dir and restore staging, which may be read-only, the same way
+export { removeTree } from './fs-tree.js';
 export { parseArtifactId, type ArtifactCoordinates } from './artifact-id.js';
 export type { Artifact } from './types.js';

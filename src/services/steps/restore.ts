@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { unpack } from '../../artifacts/index.js';
+import { removeTree, unpack } from '../../artifacts/index.js';
 import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { ServiceSpec } from '../spec.js';
@@ -32,8 +32,7 @@ export async function restoreState(
     }
   } finally {
     await fs.rm(archive, { force: true });
-    await makeWritable(staging).catch(() => undefined);
-    await fs.rm(staging, { recursive: true, force: true });
+    await removeTree(staging);
   }
 }
 

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { removeTree } from '../../artifacts/index.js';
 import type { RunAs } from './user.js';
 
 /**
@@ -50,14 +51,6 @@ export async function purgeRuntimeDir(runtimeDir: string): Promise<void> {
   try {
     await fs.rm(runtimeDir, { recursive: true, force: true });
   } catch {
-    await makeWritable(runtimeDir);
-    await fs.rm(runtimeDir, { recursive: true, force: true });
+    await removeTree(runtimeDir);
   }
-}
-
-async function makeWritable(dir: string): Promise<void> {
-  const st = await fs.lstat(dir).catch(() => undefined);
-  if (!st || !st.isDirectory()) return;
-  await fs.chmod(dir, st.mode | 0o700);
-  for (const name of await fs.readdir(dir)) await makeWritable(path.join(dir, name));
 }
