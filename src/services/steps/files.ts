@@ -12,7 +12,8 @@ const MAX_FILE_BYTES = 64 * 1024 * 1024;
 /** Checks that every `files` entry stays inside the artifact and the runtime dir (400 at create). */
 export function checkFilePaths(files: ServiceSpec['files'], softwareDir: string): void {
   files.forEach((f, i) => {
-    if (path.isAbsolute(f.to) || !isWithin('/r', path.resolve('/r', f.to)) || path.resolve('/r', f.to) === '/r') {
+    const to = path.resolve('/r', f.to);
+    if (path.isAbsolute(f.to) || !isWithin('/r', to) || to === '/r') {
       throw new NodeeError('BAD_REQUEST', `files[${i}].to: "${f.to}" must be a relative path inside the runtime directory`);
     }
     if (f.from !== undefined && (path.isAbsolute(f.from) || !isWithin(softwareDir, path.resolve(softwareDir, f.from)))) {
@@ -33,11 +34,15 @@ export async function copyFiles(o: {
   env: Record<string, string>;
   log: Logger;
 }): Promise<void> {
+  // each resolved once, at the point it is first needed (after the first mkdir, at the first `from`)
+  let realRuntimeDir: string | undefined;
+  let realSoftwareDir: string | undefined;
   for (const [i, f] of o.files.entries()) {
     const to = path.resolve(o.runtimeDir, f.to);
     await fs.mkdir(path.dirname(to), { recursive: true });
     // a runtime dir kept from an earlier service may hold links: never write through one out of it
-    if (!isWithin(await fs.realpath(o.runtimeDir), await fs.realpath(path.dirname(to)))) {
+    realRuntimeDir ??= await fs.realpath(o.runtimeDir);
+    if (!isWithin(realRuntimeDir, await fs.realpath(path.dirname(to)))) {
       throw new NodeeError('BAD_REQUEST', `files[${i}].to: "${f.to}" leads out of the runtime directory through a link`);
     }
     const tmp = `${to}.nodee-tmp`;
@@ -47,7 +52,8 @@ export async function copyFiles(o: {
       const real = await fs.realpath(from).catch(() => {
         throw new NodeeError('BAD_REQUEST', `files[${i}].from: "${f.from}" does not exist in the artifact`);
       });
-      if (!isWithin(await fs.realpath(o.softwareDir), real)) {
+      realSoftwareDir ??= await fs.realpath(o.softwareDir);
+      if (!isWithin(realSoftwareDir, real)) {
         throw new NodeeError('BAD_REQUEST', `files[${i}].from: "${f.from}" is a link that leaves the artifact`);
       }
       mode = (await fs.stat(real)).mode & 0o755;
