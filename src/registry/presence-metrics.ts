@@ -1,7 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ZkState } from './zk-client.js';
 
-/** The `nodee_zk_*` metrics. Shared if several Presences use one registry (tests). */
+/** The `nodee_zk_*` metrics. */
 export class PresenceMetrics {
   readonly reconnects: Counter;
   readonly expiries: Counter;
@@ -12,14 +12,14 @@ export class PresenceMetrics {
   private readonly recordBytes: Gauge;
 
   constructor(registry: Registry) {
-    const existing = (name: string) => registry.getSingleMetric(name);
-    this.reconnects = (existing('nodee_zk_reconnects_total') as Counter) ?? new Counter({ name: 'nodee_zk_reconnects_total', help: 'Connections regained after a loss', registers: [registry] });
-    this.expiries = (existing('nodee_zk_session_expiries_total') as Counter) ?? new Counter({ name: 'nodee_zk_session_expiries_total', help: 'ZooKeeper sessions lost (reported by the server or detected while cut off)', registers: [registry] });
-    this.writes = (existing('nodee_zk_writes_total') as Counter<'op'>) ?? new Counter({ name: 'nodee_zk_writes_total', help: 'Writes to the presence node, by operation (create, set, delete)', labelNames: ['op'], registers: [registry] });
-    this.errors = (existing('nodee_zk_errors_total') as Counter) ?? new Counter({ name: 'nodee_zk_errors_total', help: 'Failed attempts to bring the presence node up to date (retried)', registers: [registry] });
-    this.state = (existing('nodee_zk_state') as Gauge<'state'>) ?? new Gauge({ name: 'nodee_zk_state', help: '1 for the current ZooKeeper connection state', labelNames: ['state'], registers: [registry] });
-    this.conflict = (existing('nodee_zk_conflict') as Gauge) ?? new Gauge({ name: 'nodee_zk_conflict', help: '1 while another session holds our node path', registers: [registry] });
-    this.recordBytes = (existing('nodee_zk_record_bytes') as Gauge) ?? new Gauge({ name: 'nodee_zk_record_bytes', help: 'Size of the last record given to the presence node', registers: [registry] });
+    const registers = [registry];
+    this.reconnects = new Counter({ name: 'nodee_zk_reconnects_total', help: 'Connections regained after a loss', registers });
+    this.expiries = new Counter({ name: 'nodee_zk_session_expiries_total', help: 'ZooKeeper sessions lost (reported by the server or detected while cut off)', registers });
+    this.writes = new Counter({ name: 'nodee_zk_writes_total', help: 'Writes to the presence node, by operation (create, set, delete)', labelNames: ['op'], registers });
+    this.errors = new Counter({ name: 'nodee_zk_errors_total', help: 'Failed attempts to bring the presence node up to date (retried)', registers });
+    this.state = new Gauge({ name: 'nodee_zk_state', help: '1 for the current ZooKeeper connection state', labelNames: ['state'], registers });
+    this.conflict = new Gauge({ name: 'nodee_zk_conflict', help: '1 while another session holds our node path', registers });
+    this.recordBytes = new Gauge({ name: 'nodee_zk_record_bytes', help: 'Size of the last record given to the presence node', registers });
   }
 
   setState(state: ZkState): void {
