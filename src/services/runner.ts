@@ -117,11 +117,7 @@ export class ServiceRunner {
       if (this.record.state === 'draining') await this.halt();
       this.commit(this.record.state, { desired: 'running' });
       if (this.live) return;
-      this.policy.reset();
-      await this.launch().catch((err: unknown) => {
-        this.commit('failed', { desired: 'stopped' });
-        throw err;
-      });
+      await this.launchFresh();
     });
   }
 
@@ -133,11 +129,16 @@ export class ServiceRunner {
     return this.enqueue(async () => {
       await this.halt();
       this.commit(this.record.state, { desired: 'running' });
-      this.policy.reset();
-      await this.launch().catch((err: unknown) => {
-        this.commit('failed', { desired: 'stopped' });
-        throw err;
-      });
+      await this.launchFresh();
+    });
+  }
+
+  /** An operator's start: the policy starts counting afresh, and a failed launch is final. */
+  private async launchFresh(): Promise<void> {
+    this.policy.reset();
+    await this.launch().catch((err: unknown) => {
+      this.commit('failed', { desired: 'stopped' });
+      throw err;
     });
   }
 
