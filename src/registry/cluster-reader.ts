@@ -13,8 +13,6 @@ export interface ClusterNode {
 export interface ClusterReaderOptions {
   connect: string;
   nodesPath: string;
-  sessionTimeoutMs?: number;
-  digest?: string;
   log: Logger;
 }
 
@@ -35,7 +33,7 @@ export class ClusterReader extends EventEmitter {
 
   constructor(private readonly o: ClusterReaderOptions) {
     super();
-    this.client = new ZkClient({ connect: o.connect, sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000, digest: o.digest, log: o.log });
+    this.client = new ZkClient({ connect: o.connect, sessionTimeoutMs: 10_000, log: o.log });
     this.client.on('state', (state) => {
       this.emit('state', state);
       if (state === 'connected' && this.watching) this.schedule();

@@ -142,10 +142,6 @@ export class ZkClient extends EventEmitter {
     return this.session;
   }
 
-  get chroot(): string {
-    return this.target.chroot;
-  }
-
   start(): void {
     if (this.lib || this.closed) return;
     this.renew();
