@@ -5,7 +5,7 @@ const CHUNK = 64 * 1024;
 const FOLLOW_POLL_MS = 200;
 
 /** Byte offset where the last `lines` lines of the file start (0 for the whole file). */
-export async function tailOffset(fh: fs.FileHandle, size: number, lines: number): Promise<number> {
+async function tailOffset(fh: fs.FileHandle, size: number, lines: number): Promise<number> {
   if (lines <= 0) return size;
   let pos = size;
   let newlines = 0;

@@ -21,7 +21,7 @@ const signal = z
 const url = z.string().regex(/^(https?|file):\/\//, 'must be an http://, https:// or file:// URL');
 
 /** The artifact store's own parser decides what an artifact id is. */
-export const artifactIdSchema = z.string().superRefine((id, ctx) => {
+const artifactIdSchema = z.string().superRefine((id, ctx) => {
   try {
     parseArtifactId(id);
   } catch (err) {
@@ -122,10 +122,10 @@ export function parseSpec(input: unknown): ParsedSpec {
   throw new NodeeError('BAD_REQUEST', formatIssues(result.error.issues));
 }
 
-export function formatIssues(issues: z.core.$ZodIssue[], root = ''): string {
+export function formatIssues(issues: z.core.$ZodIssue[]): string {
   return issues
     .map((issue) => {
-      const at = [root, ...issue.path.map(String)].filter(Boolean).join('.');
+      const at = issue.path.map(String).filter(Boolean).join('.');
       if (issue.code === 'unrecognized_keys') {
         const keys = issue.keys.map((k) => (at ? `${at}.${k}` : k));
         return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
