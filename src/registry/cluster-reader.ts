@@ -45,15 +45,14 @@ export class ClusterReader extends EventEmitter {
   connected(timeoutMs: number): Promise<void> {
     if (this.client.state === 'connected') return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const onState = (state: string) => {
-        if (state !== 'connected') return;
+      const done = (err?: Error) => {
         clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
         this.client.off('state', onState);
-        reject(new Error(`cannot reach zookeeper at ${this.o.connect} within ${timeoutMs} ms`));
-      }, timeoutMs);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onState = (state: string) => state === 'connected' && done();
+      const timer = setTimeout(() => done(new Error(`cannot reach zookeeper at ${this.o.connect} within ${timeoutMs} ms`)), timeoutMs);
       this.client.on('state', onState);
     });
   }
