@@ -201,8 +201,9 @@ export class Presence extends EventEmitter {
       // each pass ends in a return, or learns something (node vanished, replaced, raced) and looks again
       for (let pass = 0; pass < 5 && this.lifecycle === 'started' && client.sessionId === session; pass++) {
         const stat = await client.exists(this.o.path, this.onNodeEvent);
+        // after a write, the exists watch armed above fires on it and runs us again
         if (!stat) {
-          await this.create(session);
+          if (await this.create(session)) return this.succeeded();
           continue;
         }
         if (stat.ephemeralOwner === session) {
@@ -214,6 +215,7 @@ export class Presence extends EventEmitter {
             const written = await client.setData(this.o.path, data, stat.version);
             this.synced = { session, version: written.version, data };
             this.wrote('set');
+            return this.succeeded();
           } catch (err) {
             if (zkCode(err) !== 'BAD_VERSION' && zkCode(err) !== 'NO_NODE') throw err;
           }
