@@ -3,6 +3,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { alive, marked, scriptsArtifact, spec, startSupervisor, waitFor } from './helpers.mjs';
 
+/** Rewrites a service's record as a crash or an earlier daemon might have left it. */
+async function editRecord(prefix, coordinate, edit) {
+  const file = path.join(prefix, 'state', 'services', `${coordinate}.json`);
+  const rec = JSON.parse(await readFile(file, 'utf8'));
+  edit(rec.data);
+  await writeFile(file, JSON.stringify(rec));
+}
+
 test('detach leaves services running; a new supervisor re-adopts the same processes and notices a later crash', async (t) => {
   const first = await startSupervisor(t);
   await scriptsArtifact(first.prefix, first.artifacts);
@@ -59,12 +67,8 @@ test('a live pid with another start time (a reused pid) is never adopted', async
   const a = await first.sup.create(spec('1.reuse.borud.fbu'));
   await first.detach();
   // make the record name a different process: this test's own pid with a wrong start time
-  const file = path.join(first.prefix, 'state', 'services', '1.reuse.borud.fbu.json');
-  const rec = JSON.parse(await readFile(file, 'utf8'));
   process.kill(a.pid, 'SIGKILL');
-  rec.data.pid = process.pid;
-  rec.data.startTime = 1;
-  await writeFile(file, JSON.stringify(rec));
+  await editRecord(first.prefix, '1.reuse.borud.fbu', (r) => Object.assign(r, { pid: process.pid, startTime: 1 }));
 
   const second = await startSupervisor(t, { prefix: first.prefix, artifacts: first.artifacts });
   const s = await waitFor(() => second.sup.get('1.reuse.borud.fbu').state === 'running' && second.sup.get('1.reuse.borud.fbu'));
@@ -85,12 +89,7 @@ test('a process spawned just before the daemon died, with no pid on record, is f
   await scriptsArtifact(first.prefix, first.artifacts);
   const a = await first.sup.create(spec('1.orphan.borud.fbu'));
   await first.detach();
-  const file = path.join(first.prefix, 'state', 'services', '1.orphan.borud.fbu.json');
-  const rec = JSON.parse(await readFile(file, 'utf8'));
-  rec.data.state = 'starting';
-  rec.data.pid = null;
-  rec.data.startTime = null;
-  await writeFile(file, JSON.stringify(rec));
+  await editRecord(first.prefix, '1.orphan.borud.fbu', (r) => Object.assign(r, { state: 'starting', pid: null, startTime: null }));
 
   const second = await startSupervisor(t, { prefix: first.prefix, artifacts: first.artifacts });
   const s = second.sup.get('1.orphan.borud.fbu');
