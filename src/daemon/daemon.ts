@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { sealStateDir } from '../lib/json-store.js';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiServer } from '../api/index.js';
@@ -47,7 +48,9 @@ export class Daemon {
 
   async start(): Promise<{ url: string }> {
     const { config, instance, token, zkDigest } = this.loaded;
-    for (const dir of ['software', 'runtime', 'state']) mkdirSync(path.join(config.prefix, dir), { recursive: true });
+    for (const dir of ['software', 'runtime']) mkdirSync(path.join(config.prefix, dir), { recursive: true });
+    // state/ holds every service's env (secrets): root only, also when an older nodee made it 0755
+    await sealStateDir(path.join(config.prefix, 'state'));
     this.lock = PrefixLock.acquire(path.join(config.prefix, 'state'));
     this.log.info({ prefix: config.prefix, instance, version }, 'nodee starting');
 

@@ -15,7 +15,7 @@ export class PrefixLock {
     const file = path.join(stateDir, 'daemon.lock');
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const fd = openSync(file, 'wx', 0o644);
+        const fd = openSync(file, 'wx', 0o600);
         writeSync(fd, JSON.stringify({ pid: process.pid, startTime: processStartTime(process.pid) }) + '\n');
         closeSync(fd);
         return new PrefixLock(file);

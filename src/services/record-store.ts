@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { JsonStore } from '../lib/json-store.js';
+import { JsonStore, STATE_DIR_MODE } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import type { ServiceRecord } from './state.js';
 
@@ -21,17 +21,30 @@ export class RecordFile {
     this.store = new JsonStore<ServiceRecord>(file, VERSION);
   }
 
+  /** Logged once per failure, not once per change: a full disk can last a while. */
+  private failing = false;
+
   save(record: ServiceRecord): void {
-    this.store.write(record).catch((err: unknown) => this.log.error({ err, file: this.file }, 'cannot persist service state'));
+    this.store.write(record).then(
+      () => {
+        if (this.failing) this.log.info({ file: this.file }, 'service state is on disk again');
+        this.failing = false;
+      },
+      (err: unknown) => {
+        if (!this.failing) this.log.error({ err, file: this.file }, 'cannot persist service state; retrying');
+        this.failing = true;
+      },
+    );
   }
 
-  /** Resolves once everything saved so far is on disk. */
+  /** Resolves once everything saved so far is on disk; STATE_WRITE_FAILED while it is not. */
   flush(): Promise<void> {
     return this.store.flush();
   }
 
+  /** Removes the record; a snapshot that never reached the disk is dropped, not retried. */
   async delete(): Promise<void> {
-    await this.flush();
+    await this.store.discard();
     await fs.rm(this.file, { force: true });
   }
 }
@@ -48,7 +61,7 @@ export class RecordDir {
 
   /** Every readable record; temp files left by a crash are removed, unreadable records logged and skipped. */
   async loadAll(): Promise<ServiceRecord[]> {
-    await fs.mkdir(this.dir, { recursive: true });
+    await fs.mkdir(this.dir, { recursive: true, mode: STATE_DIR_MODE });
     const out: ServiceRecord[] = [];
     for (const name of (await fs.readdir(this.dir)).sort()) {
       const file = path.join(this.dir, name);
