@@ -13,6 +13,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
+  STATE_WRITE_FAILED: 507,
   // node
   NODE_DRAINING: 409,
   // artifacts
@@ -29,6 +30,8 @@ export const ERROR_CODES = {
   SERVICE_RUNNING: 409,
   ARTIFACT_NOT_INSTALLED: 404,
   PORTS_EXHAUSTED: 409,
+  PURGE_FAILED: 500,
+  PREPARE_FAILED: 409,
   // start-up (not HTTP: the daemon exits non-zero)
   CONFIG_INVALID: 1,
   PREFIX_IN_USE: 1,

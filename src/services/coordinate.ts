@@ -34,8 +34,16 @@ export function parseCoordinate(text: string): Coordinate {
   return { instance: Number(instance), service, user, cell };
 }
 
-/** `<prefix>/runtime/<cell>/<user>/<service>/<instance>` (contract: On disk). */
-export function runtimeDirOf(prefix: string, coordinate: string): string {
+/** Where a service lives on disk (contract: On disk), from its coordinate. */
+export interface ServicePaths {
+  /** `<prefix>/runtime/<cell>/<user>/<service>/<instance>`: the service's, its working directory. */
+  runtimeDir: string;
+  /** `<prefix>/logs/<cell>/<user>/<service>/<instance>`: root's, the service cannot change it. */
+  logDir: string;
+}
+
+export function servicePathsOf(prefix: string, coordinate: string): ServicePaths {
   const c = parseCoordinate(coordinate);
-  return path.join(prefix, 'runtime', c.cell, c.user, c.service, String(c.instance));
+  const tail = [c.cell, c.user, c.service, String(c.instance)];
+  return { runtimeDir: path.join(prefix, 'runtime', ...tail), logDir: path.join(prefix, 'logs', ...tail) };
 }

@@ -37,16 +37,16 @@ export class LogRotator {
     private readonly o: { maxBytes: number; keep: number; log: Logger; now?: () => number },
   ) {}
 
-  add(runtimeDir: string): void {
+  add(logDir: string): void {
     for (const stream of ['stdout', 'stderr'] as LogStream[]) {
-      const file = logFile(runtimeDir, stream);
+      const file = logFile(logDir, stream);
       if (!this.watched.has(file)) this.watched.set(file, { file, nextCheck: 0, lastSize: 0, lastAt: this.now(), busy: false });
     }
     this.schedule(this.now());
   }
 
-  remove(runtimeDir: string): void {
-    for (const stream of ['stdout', 'stderr'] as LogStream[]) this.watched.delete(logFile(runtimeDir, stream));
+  remove(logDir: string): void {
+    for (const stream of ['stdout', 'stderr'] as LogStream[]) this.watched.delete(logFile(logDir, stream));
   }
 
   close(): void {
@@ -127,5 +127,8 @@ export async function rotate(file: string, keep: number): Promise<void> {
     });
   }
   await fs.copyFile(file, `${file}.1`);
+  // the copy is root's; give it the group the service reads its logs with
+  const { uid, gid } = await fs.lstat(file);
+  await fs.lchown(`${file}.1`, uid, gid).catch(() => undefined);
   await fs.truncate(file, 0);
 }

@@ -9,6 +9,10 @@ export function serviceRoutes(sup: Supervisor): Router {
   const router = new Router({ prefix: '/v1/services' });
 
   router.get('/', (ctx) => {
+    if (reveal(ctx.query.reveal)) {
+      ctx.body = { services: sup.list({ reveal: true }) };
+      return;
+    }
     ctx.type = 'application/json; charset=utf-8';
     ctx.body = sup.listJson();
   });
@@ -21,7 +25,7 @@ export function serviceRoutes(sup: Supervisor): Router {
   });
 
   router.get('/:coordinate', (ctx) => {
-    ctx.body = sup.get(ctx.params.coordinate!);
+    ctx.body = sup.get(ctx.params.coordinate!, { reveal: reveal(ctx.query.reveal) });
   });
 
   router.post('/:coordinate/start', async (ctx) => {
@@ -54,7 +58,7 @@ export function serviceRoutes(sup: Supervisor): Router {
     const tailText = single(ctx.query.tail, 'tail');
     if (tailText !== undefined && !/^\d{1,9}$/.test(tailText)) throw new NodeeError('BAD_REQUEST', 'tail: must be a number of lines');
     const follow = flag(ctx.query.follow, 'follow');
-    const body = readLog(logFile(sup.runtimeDir(coordinate), stream), { tail: tailText === undefined ? undefined : Number(tailText), follow });
+    const body = readLog(logFile(sup.logDir(coordinate), stream), { tail: tailText === undefined ? undefined : Number(tailText), follow });
     // a followed log ends only when the client goes away
     ctx.res.once('close', () => body.destroy());
     ctx.type = 'text/plain; charset=utf-8';
@@ -69,6 +73,17 @@ export function serviceRoutes(sup: Supervisor): Router {
 function single(v: string | string[] | undefined, name: string): string | undefined {
   if (Array.isArray(v)) throw new NodeeError('BAD_REQUEST', `${name}: given more than once`);
   return v;
+}
+
+/**
+ * `?reveal=env`: show env values, which are masked otherwise. The route sits behind the
+ * token like every /v1 route, so asking is enough.
+ */
+function reveal(v: string | string[] | undefined): boolean {
+  const s = single(v, 'reveal');
+  if (s === undefined) return false;
+  if (s === 'env') return true;
+  throw new NodeeError('BAD_REQUEST', 'reveal: the only value is "env"');
 }
 
 function flag(v: string | string[] | undefined, name: string): boolean {

@@ -12,6 +12,7 @@ import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { prepareFirstStart } from './steps/prepare.js';
 import { ensureRuntimeDir } from './steps/runtime-dir.js';
+import type { ServicePaths } from './coordinate.js';
 import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
 import { stopTree } from './steps/stop.js';
@@ -67,12 +68,16 @@ export class ServiceRunner {
 
   constructor(
     private readonly record: ServiceRecord,
-    readonly runtimeDir: string,
+    readonly paths: ServicePaths,
     private readonly file: RecordFile,
     private readonly deps: RunnerDeps,
   ) {
     this.coordinate = record.spec.coordinate;
     this.policy = new RestartPolicy(record.spec.restart, deps.now);
+  }
+
+  get runtimeDir(): string {
+    return this.paths.runtimeDir;
   }
 
   get state(): ServiceState {
@@ -92,8 +97,13 @@ export class ServiceRunner {
     return (this.json ??= JSON.stringify(this.view()));
   }
 
-  view(): Service {
+  /**
+   * The service as the API shows it. `spec.env` values are secrets (passwords, keys): they
+   * are masked unless `reveal` (the API's `?reveal=env`, behind the token) asks for them.
+   */
+  view(reveal = false): Service {
     const r = this.record;
+    const spec = reveal ? r.spec : { ...r.spec, env: maskValues(r.spec.env) };
     return {
       coordinate: this.coordinate,
       artifact: r.spec.artifact,
@@ -104,8 +114,14 @@ export class ServiceRunner {
       lastExit: r.lastExit,
       runtimeDir: this.runtimeDir,
       ports: r.ports,
-      spec: r.spec as unknown as Record<string, unknown>,
+      spec: spec as unknown as Record<string, unknown>,
     };
+  }
+
+  /** Writes the record as it is now and resolves once it is on disk (STATE_WRITE_FAILED if not). */
+  persisted(): Promise<void> {
+    this.file.save(this.record);
+    return this.file.flush();
   }
 
   // ---- operator requests -------------------------------------------------------------
@@ -158,17 +174,21 @@ export class ServiceRunner {
     return this.view();
   }
 
-  /** Deletes the record and runs `forget` once the service is at rest (409 SERVICE_RUNNING otherwise). */
-  remove(forget: () => Promise<void>): Promise<void> {
+  /**
+   * Once the service is at rest (409 SERVICE_RUNNING otherwise): runs `purge` (which may
+   * fail and then leaves everything as it was), then deletes the record and runs `forget`.
+   */
+  remove(purge: () => Promise<void>, forget: () => void): Promise<void> {
     return this.enqueue(async () => {
       if (!AT_REST.includes(this.record.state) || this.live) {
         throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.record.state}; stop it before removing it`);
       }
+      await purge();
       this.clearTimers();
       this.closed = true;
-      this.deps.rotator.remove(this.runtimeDir);
+      this.deps.rotator.remove(this.paths.logDir);
       await this.file.delete();
-      await forget();
+      forget();
     }).then(() => undefined);
   }
 
@@ -187,7 +207,7 @@ export class ServiceRunner {
     }
     if (r.pid !== null && r.startTime !== null && isSameProcess(r.pid, r.startTime)) {
       this.attach(adopted(r.pid, r.startTime));
-      this.deps.rotator.add(this.runtimeDir);
+      this.deps.rotator.add(this.paths.logDir);
       this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
       if (r.state === 'starting') this.commit('running');
       // a drain goes on for a full drain window; a stop that was under way is finished
@@ -253,14 +273,23 @@ export class ServiceRunner {
     if (!softwareDir) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${spec.artifact} is not installed`);
     if (spec.user && !this.user) this.user = resolveUser(spec.user);
     const env = serviceEnvironment({ spec, runtimeDir: this.runtimeDir, softwareDir, ports: this.record.ports, user: this.user });
-    await ensureRuntimeDir(this.runtimeDir, this.user);
+    await ensureRuntimeDir(this.paths, this.user, this.deps.log);
     if (!this.record.prepared) {
-      await prepareFirstStart({ spec, softwareDir, runtimeDir: this.runtimeDir, env, user: this.user, limits: this.deps.limits, log: this.deps.log });
+      const { coordinate, files, restore } = spec;
+      const job = { coordinate, files, restore, softwareDir, runtimeDir: this.runtimeDir, env, limits: this.deps.limits };
+      await prepareFirstStart(job, this.user, this.deps.log);
       this.commit('starting', { prepared: true });
     }
     const argv = commandLine(spec, env);
     argv[0] = resolveCommand(argv[0]!, softwareDir, env.PATH);
-    const spawned = await spawnService({ argv, env, cwd: this.runtimeDir, user: this.user, namespace: this.deps.namespace });
+    const spawned = await spawnService({
+      argv,
+      env,
+      cwd: this.runtimeDir,
+      logDir: this.paths.logDir,
+      user: this.user,
+      namespace: this.deps.namespace,
+    });
     if (this.closed) {
       spawned.child.unref();
       return;
@@ -268,7 +297,7 @@ export class ServiceRunner {
     const live: Live = { ...spawned, exit: undefined, settle: () => undefined };
     void spawned.exited.then((exit) => (live.exit = exit));
     this.attach(live);
-    this.deps.rotator.add(this.runtimeDir);
+    this.deps.rotator.add(this.paths.logDir);
     this.deps.metrics.starts.inc();
     this.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
   }
@@ -400,11 +429,22 @@ export class ServiceRunner {
     this.deps.onChange(this, from);
   }
 
-  /** Operator requests answer once the record is on disk: a 201 survives a kill -9 right after it. */
+  /**
+   * Operator requests answer once the record is on disk: a 2xx survives a kill -9 right
+   * after it, and a record that could not be written is the request's STATE_WRITE_FAILED.
+   * The operation's own error, when it has one, is the one reported.
+   */
   private enqueue(op: () => Promise<void>): Promise<Service> {
     const next = this.ops
-      .then(op)
-      .finally(() => this.file.flush())
+      .then(async () => {
+        try {
+          await op();
+        } catch (err) {
+          await this.file.flush().catch(() => undefined);
+          throw err;
+        }
+        await this.file.flush();
+      })
       .then(() => this.view());
     this.ops = next.catch(() => undefined);
     return next;
@@ -435,6 +475,10 @@ export class ServiceRunner {
   private nowIso(): string {
     return new Date((this.deps.now ?? Date.now)()).toISOString();
   }
+}
+
+function maskValues(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(env).map((k) => [k, '***']));
 }
 
 function adopted(pid: number, startTime: number): Live {

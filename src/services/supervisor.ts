@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config/schema.js';
-import { NodeeError } from '../lib/errors.js';
+import { NodeeError, errnoOf, messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
-import { parseCoordinate, runtimeDirOf } from './coordinate.js';
+import { parseCoordinate, servicePathsOf, type ServicePaths } from './coordinate.js';
 import { processStartTime } from '../lib/proc.js';
 import { LogRotator } from './log-rotator.js';
 import { findLeader } from './process-table.js';
@@ -107,7 +107,8 @@ export class Supervisor extends EventEmitter {
     this.creating.add(coordinate);
     let ports: Record<string, number> = {};
     let runner: ServiceRunner | undefined;
-    const runtimeDir = runtimeDirOf(this.o.prefix, coordinate);
+    const paths = servicePathsOf(this.o.prefix, coordinate);
+    const { runtimeDir } = paths;
     const freshDir = !existsSync(runtimeDir);
     try {
       const softwareDir = this.o.artifacts.installedPath(parsed.artifact);
@@ -135,6 +136,8 @@ export class Supervisor extends EventEmitter {
         createdAt: new Date().toISOString(),
       };
       runner = this.newRunner(record);
+      // the record is on disk before any process exists: a 201 is never for a service a restart forgets
+      await runner.persisted();
       const service = await runner.start();
       this.log.info({ coordinate, artifact: spec.artifact, pid: service.pid }, 'service created');
       return service;
@@ -143,21 +146,21 @@ export class Supervisor extends EventEmitter {
       if (runner) {
         this.runners.delete(coordinate);
         this.order = undefined;
-        await runner.remove(async () => undefined).catch(() => undefined);
+        await runner.remove(async () => undefined, () => undefined).catch(() => undefined);
       }
       this.pool.release(ports);
-      if (freshDir) await removeFreshDir(runtimeDir, path.join(this.o.prefix, 'runtime'));
+      if (freshDir) await removeFreshDir(paths, this.o.prefix);
       throw err;
     } finally {
       this.creating.delete(coordinate);
     }
   }
 
-  list(): Service[] {
-    return this.sorted().map((r) => r.view());
+  list(o: { reveal?: boolean } = {}): Service[] {
+    return this.sorted().map((r) => r.view(o.reveal));
   }
 
-  /** `{"services":[...]}` as the API sends it, built from each service's cached JSON. */
+  /** `{"services":[...]}` as the API sends it, built from each service's cached JSON (env masked). */
   listJson(): string {
     return `{"services":[${this.sorted()
       .map((r) => r.viewJson())
@@ -168,8 +171,9 @@ export class Supervisor extends EventEmitter {
     return (this.order ??= [...this.runners.values()].sort((a, b) => (a.coordinate < b.coordinate ? -1 : 1)));
   }
 
-  get(coordinate: string): Service {
-    return this.runner(coordinate).view();
+  /** One service; `reveal` shows its env values (the API asks with `?reveal=env`). */
+  get(coordinate: string, o: { reveal?: boolean } = {}): Service {
+    return this.runner(coordinate).view(o.reveal);
   }
 
   async start(coordinate: string): Promise<Service> {
@@ -194,11 +198,17 @@ export class Supervisor extends EventEmitter {
 
   async remove(coordinate: string, o: { purge: boolean }): Promise<void> {
     const runner = this.runner(coordinate);
-    await runner.remove(async () => {
+    // purge first: a purge that fails leaves the service, so the DELETE can be repeated
+    const purge = async () => {
+      if (!o.purge) return;
+      await purgeRuntimeDir(runner.paths).catch((err: unknown) => {
+        throw new NodeeError('PURGE_FAILED', `cannot delete the runtime dir of ${coordinate} (${errnoOf(err) ?? messageOf(err)}); the service is kept`, { cause: err });
+      });
+    };
+    await runner.remove(purge, () => {
       this.runners.delete(coordinate);
       this.order = undefined;
       this.pool.release(runner.ports);
-      if (o.purge) await purgeRuntimeDir(runner.runtimeDir);
     });
     this.log.info({ coordinate, purge: o.purge }, 'service removed');
     this.changed();
@@ -233,9 +243,9 @@ export class Supervisor extends EventEmitter {
     return out;
   }
 
-  /** The runtime dir of a service, for the logs route. */
-  runtimeDir(coordinate: string): string {
-    return this.runner(coordinate).runtimeDir;
+  /** The log dir of a service (root's, outside its runtime dir), for the logs route. */
+  logDir(coordinate: string): string {
+    return this.runner(coordinate).paths.logDir;
   }
 
   /** The daemon is exiting: persist everything and leave every service running. Safe twice. */
@@ -270,7 +280,7 @@ export class Supervisor extends EventEmitter {
 
   private newRunner(record: ServiceRecord): ServiceRunner {
     const coordinate = record.spec.coordinate;
-    const runner = new ServiceRunner(record, runtimeDirOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
+    const runner = new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
       log: this.log,
       artifacts: this.o.artifacts,
       limits: this.o.limits,
@@ -308,10 +318,15 @@ export class Supervisor extends EventEmitter {
   }
 }
 
-/** Undoes a refused create: the runtime dir it made and the parents left empty, up to runtime/. */
-async function removeFreshDir(dir: string, root: string): Promise<void> {
-  await purgeRuntimeDir(dir).catch(() => undefined);
-  for (let p = path.dirname(dir); p.startsWith(root + path.sep); p = path.dirname(p)) {
-    if (!(await fs.rmdir(p).then(() => true, () => false))) break;
+/** Undoes a refused create: the dirs it made and the parents left empty, up to runtime/ and logs/. */
+async function removeFreshDir(paths: ServicePaths, prefix: string): Promise<void> {
+  await purgeRuntimeDir(paths).catch(() => undefined);
+  for (const [dir, root] of [
+    [paths.runtimeDir, path.join(prefix, 'runtime')],
+    [paths.logDir, path.join(prefix, 'logs')],
+  ] as const) {
+    for (let p = path.dirname(dir); p.startsWith(root + path.sep); p = path.dirname(p)) {
+      if (!(await fs.rmdir(p).then(() => true, () => false))) break;
+    }
   }
 }

@@ -6,11 +6,14 @@ import type { Logger } from '../../lib/log.js';
 import type { ServiceSpec } from '../spec.js';
 import { download } from './download.js';
 
+/** Names the restore works under inside the runtime dir; isPristine() does not count them. */
+export const RESTORE_STAGING = '.nodee-restore';
+
 /**
  * Unpacks the `restore` ZIP into the (pristine) runtime dir, through the artifact store's
  * unpacker so the same checks apply (no `..`, no absolute paths, no links out, bombs
- * refused). It unpacks into a sibling staging dir first: a failed restore leaves the
- * runtime dir as empty as it was, and repeating the step starts over.
+ * refused). Runs as the runtime dir's owner (prepare.ts), so it stages inside the runtime
+ * dir: a failed restore leaves it as empty as it was, and repeating the step starts over.
  */
 export async function restoreState(
   restore: NonNullable<ServiceSpec['restore']>,
@@ -18,7 +21,7 @@ export async function restoreState(
   limits: Config['limits'],
   log: Logger,
 ): Promise<void> {
-  const staging = path.join(path.dirname(runtimeDir), `.${path.basename(runtimeDir)}.restore`);
+  const staging = path.join(runtimeDir, RESTORE_STAGING);
   const archive = `${staging}.zip`;
   await fs.rm(staging, { recursive: true, force: true });
   try {

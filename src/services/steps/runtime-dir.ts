@@ -1,56 +1,50 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { removeTree } from '../../artifacts/index.js';
+import { errnoOf } from '../../lib/errors.js';
+import type { Logger } from '../../lib/log.js';
+import { removeTreeNoFollow } from '../../lib/nofollow.js';
+import { ensureLogDir } from './logs.js';
+import { RESTORE_STAGING } from './restore.js';
+import type { ServicePaths } from '../coordinate.js';
 import type { RunAs } from './user.js';
 
+/** 0750 and the service user's group: other services and local users read nothing of it. */
+const RUNTIME_DIR_MODE = 0o750;
+
 /**
- * Creates the runtime dir and its logs/ (safe to repeat). The runtime dir belongs to the
- * service's user, so it can write its working directory; logs/ stays the daemon's, because
- * the daemon (root) opens and rotates the files in it: a service that could plant a
- * symlink there would have root append to any file it names. A logs/ that is not a plain
- * directory (the service replaced it) is put back.
+ * Creates the runtime dir and the log dir (safe to repeat). Every parent of the runtime dir
+ * is root's, so its own path cannot be swapped under the daemon: chown and chmod here act on
+ * the service's directory itself. Root never writes inside it except the `logs` link.
  */
-export async function ensureRuntimeDir(runtimeDir: string, user: RunAs | undefined): Promise<void> {
-  const logs = path.join(runtimeDir, 'logs');
-  await fs.mkdir(runtimeDir, { recursive: true });
-  const st = await fs.lstat(logs).catch(() => undefined);
-  if (st && (!st.isDirectory() || st.uid !== process.getuid?.())) await fs.rm(logs, { recursive: true, force: true });
-  await fs.mkdir(logs, { recursive: true, mode: 0o755 });
-  if (user) await fs.lchown(runtimeDir, user.uid, user.gid);
+export async function ensureRuntimeDir(paths: ServicePaths, user: RunAs | undefined, log: Logger): Promise<void> {
+  const { runtimeDir } = paths;
+  await fs.mkdir(path.dirname(runtimeDir), { recursive: true, mode: 0o755 });
+  await fs.mkdir(runtimeDir, { mode: RUNTIME_DIR_MODE }).catch((err: unknown) => {
+    if (errnoOf(err) !== 'EEXIST') throw err;
+  });
+  if (process.getuid?.() === 0) await fs.lchown(runtimeDir, user?.uid ?? 0, user?.gid ?? 0);
+  // a runtime dir of nodee 0.1.0 was 0755: tighten, never loosen what the service chose
+  const { mode } = await fs.lstat(runtimeDir);
+  if ((mode & 0o777 & ~RUNTIME_DIR_MODE) !== 0) await fs.chmod(runtimeDir, mode & RUNTIME_DIR_MODE);
+  await ensureLogDir(paths.logDir, runtimeDir, user, log);
 }
 
-/** True when the runtime dir has nothing in it but an empty logs/ (a fresh service). */
+/** True when the runtime dir holds nothing but the `logs` link (a fresh service) and a restore's leftovers. */
 export async function isPristine(runtimeDir: string): Promise<boolean> {
-  let names: string[];
+  let entries;
   try {
-    names = await fs.readdir(runtimeDir);
+    entries = await fs.readdir(runtimeDir, { withFileTypes: true });
   } catch {
     return true;
   }
-  if (names.length === 0) return true;
-  if (names.length > 1 || names[0] !== 'logs') return false;
-  return (await fs.readdir(path.join(runtimeDir, 'logs'))).length === 0;
+  return entries.every((e) => (e.name === 'logs' && e.isSymbolicLink()) || e.name.startsWith(RESTORE_STAGING));
 }
 
-/** chown -R of what `files` and `restore` put in the runtime dir; logs/ stays the daemon's. */
-export async function chownTree(runtimeDir: string, user: RunAs): Promise<void> {
-  const walk = async (dir: string): Promise<void> => {
-    await fs.lchown(dir, user.uid, user.gid);
-    for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-      const p = path.join(dir, entry.name);
-      if (p === path.join(runtimeDir, 'logs')) continue;
-      if (entry.isDirectory()) await walk(p);
-      else await fs.lchown(p, user.uid, user.gid);
-    }
-  };
-  await walk(runtimeDir);
-}
-
-/** `purge=true`: deletes the runtime dir, giving back write bits a service may have dropped. */
-export async function purgeRuntimeDir(runtimeDir: string): Promise<void> {
-  try {
-    await fs.rm(runtimeDir, { recursive: true, force: true });
-  } catch {
-    await removeTree(runtimeDir);
-  }
+/**
+ * `purge=true`: deletes the runtime dir without following anything the service planted in
+ * it (see lib/nofollow), then the log dir, which is root's own.
+ */
+export async function purgeRuntimeDir(paths: ServicePaths): Promise<void> {
+  await removeTreeNoFollow(paths.runtimeDir);
+  await fs.rm(paths.logDir, { recursive: true, force: true });
 }

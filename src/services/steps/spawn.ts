@@ -3,6 +3,7 @@ import { closeSync } from 'node:fs';
 import { NodeeError, errnoOf, messageOf } from '../../lib/errors.js';
 import { processStartTime } from '../../lib/proc.js';
 import type { ExitStatus } from '../policy.js';
+import { findOnPath } from './command.js';
 import { openLogFds } from './logs.js';
 import type { SoftwareNamespace } from './isolation.js';
 import type { RunAs } from './user.js';
@@ -24,16 +25,21 @@ export async function spawnService(o: {
   env: Record<string, string>;
   cwd: string;
   user: RunAs | undefined;
+  /** Where stdout.log and stderr.log are (root's, see logs.ts). */
+  logDir: string;
   /** Root services start inside the read-only software namespace. */
   namespace: SoftwareNamespace | undefined;
 }): Promise<Spawned> {
   let argv = o.argv;
+  let ids: { uid: number; gid: number } | undefined;
   // `user: root` is root too: only a real other user is kept out of software/ by mode bits
   if (o.namespace && (!o.user || o.user.uid === 0)) {
     await o.namespace.ready();
     argv = o.namespace.wrap(o.argv, o.cwd);
+  } else if (o.user) {
+    [argv, ids] = asUser(o.user, argv);
   }
-  const [out, err] = openLogFds(o.cwd);
+  const [out, err] = openLogFds(o.logDir, o.user);
   let child: ChildProcess;
   try {
     child = spawn(argv[0]!, argv.slice(1), {
@@ -41,7 +47,7 @@ export async function spawnService(o: {
       env: o.env,
       detached: true,
       stdio: ['ignore', out, err],
-      ...(o.user ? { uid: o.user.uid, gid: o.user.gid } : {}),
+      ...ids,
     });
   } finally {
     closeSync(out);
@@ -57,4 +63,20 @@ export async function spawnService(o: {
   });
   const pid = child.pid!;
   return { pid, startTime: processStartTime(pid) ?? null, child, exited };
+}
+
+const SETPRIV = findOnPath('setpriv');
+
+/**
+ * How to become `user`. libuv's setuid path calls setgroups(0), dropping the supplementary
+ * groups the user has (a service in group `ssl-cert` could no longer read its key), so a
+ * root daemon execs `setpriv --init-groups`, which does what login does (initgroups, then
+ * setgid and setuid) and execs the command in place: same pid, one exec more. Without
+ * setpriv (or as non-root, which cannot switch anyway) spawn's uid/gid are used.
+ */
+function asUser(user: RunAs, argv: string[]): [string[], { uid: number; gid: number } | undefined] {
+  if (SETPRIV && process.getuid?.() === 0) {
+    return [[SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv], undefined];
+  }
+  return [argv, { uid: user.uid, gid: user.gid }];
 }
