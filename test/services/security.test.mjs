@@ -1,5 +1,5 @@
 import test from 'ava';
-import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { chmod } from 'node:fs/promises';
 import { readText, scriptsArtifact, spec, startSupervisor, tempDir, waitFor } from './helpers.mjs';
@@ -67,9 +67,12 @@ test('a service cannot make the daemon write through a link it planted in place 
   await waitFor(() => existsSync(path.join(s.runtimeDir, 'planted')), { what: 'the link to be planted' });
   const again = await sup.restart('1.hijack.b.c');
   t.is(again.state, 'running');
-  t.false(lstatSync(path.join(s.runtimeDir, 'logs')).isSymbolicLink(), 'logs/ is a real directory again');
-  t.is(lstatSync(path.join(s.runtimeDir, 'logs')).uid, 0);
+  // the logs are not in the runtime dir at all: the daemon never opens a path the service controls
+  t.is(readlinkSync(path.join(s.runtimeDir, 'logs')), target, "the service's own link is left as it made it");
   t.deepEqual(readdirSync(target), [], 'nothing was written through the link');
+  const logDir = path.join(prefix, 'logs', 'c', 'b', 'hijack', '1');
+  t.is(lstatSync(logDir).uid, 0);
+  t.regex(readFileSync(path.join(logDir, 'stdout.log'), 'utf8'), /^$/, 'the restarted service logs to the log dir');
 });
 
 test('the namespace holder is replaced if it dies; services started after still see software read-only', async (t) => {
