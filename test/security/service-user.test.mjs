@@ -7,7 +7,7 @@ import test from 'ava';
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { waitFor } from '../helpers/tmp.mjs';
-import { daemonWithScripts, ensureUser, gidOf, isRoot, rootOnly, serviceSpec } from './_users.mjs';
+import { daemonWithScripts, ensureUser, gidOf, isRoot, rootOnly, runAs, serviceSpec } from './_users.mjs';
 
 // these attacks need a root daemon and other users: CI runs as root, as nodee does
 if (!isRoot) throw new Error('test/security needs root (nodee runs as root; the attacks need other users)');
@@ -163,4 +163,96 @@ test('user: the service runs with the supplementary groups of its user (initgrou
   t.true(ids.includes(user.gid), line);
   t.true(ids.includes(gidOf('nodee-extra1')), `the supplementary group is kept: ${line}`);
   t.false(ids.includes(0), 'no root group');
+});
+
+test('purge never follows a directory the service user swaps for a link while root deletes the tree', async (t) => {
+  const victim = await rootOnly(t);
+  // the root-only dir holds the same names as the service's tree: a path walk that follows
+  // the swapped link deletes them there
+  const { writeFileSync } = await import('node:fs');
+  for (let j = 0; j < 3000; j++) writeFileSync(path.join(victim.dir, `f${j}`), 'root\n', { mode: 0o600 });
+  const d = await daemonWithScripts(t, {
+    'bin/tree': `#!/bin/sh
+cd "$NODEE_RUNTIME_DIR"
+mkdir -p data/d0 && cd data/d0
+j=0; while [ $j -lt 3000 ]; do : > f$j; j=$((j+1)); done
+echo ready > "$NODEE_RUNTIME_DIR/ready"
+exec sleep 1000
+`,
+  });
+  const c = '1.purge.nodee-svc1.sec';
+  const res = await d.api('POST', '/v1/services', serviceSpec(c, { command: ['bin/tree'], user: USER.name }));
+  t.is(res.status, 201, JSON.stringify(res.body));
+  const runtimeDir = res.body.runtimeDir;
+  await waitFor(() => existsSync(path.join(runtimeDir, 'ready')), { what: 'the tree' });
+  t.is((await d.api('POST', `/v1/services/${c}/stop`)).status, 200);
+  // another process of the same user swaps the directory for a link into the root-only dir, and back
+  const racer = runAs(
+    t,
+    USER,
+    `cd "${runtimeDir}/data" || exit 0
+: > ../racing
+while [ -e "$PWD" ]; do mv d0 x0 2>/dev/null && ln -s "${victim.dir}" d0 2>/dev/null; rm -f d0; mv x0 d0 2>/dev/null; done`,
+  );
+  await waitFor(() => existsSync(path.join(runtimeDir, 'racing')), { what: 'the racer' });
+  // a purge that the races keep failing is a PURGE_FAILED; it may be repeated
+  let status;
+  for (let i = 0; i < 5 && status !== 204; i++) {
+    const del = await d.api('DELETE', `/v1/services/${c}?purge=true`);
+    status = del.status;
+    if (status !== 204) t.is(del.body.error.code, 'PURGE_FAILED');
+  }
+  racer.kill('SIGKILL');
+  if (status !== 204) t.is((await d.api('DELETE', `/v1/services/${c}?purge=true`)).status, 204);
+  t.is(readdirSync(victim.dir).length, 3001, 'root deleted files through a planted link');
+  t.is(readFileSync(victim.file, 'utf8'), victim.content);
+  t.false(existsSync(runtimeDir));
+});
+
+test('env values are masked in the API unless ?reveal=env, and never reach ZooKeeper, the daemon log or /metrics', async (t) => {
+  const { randomBytes } = await import('node:crypto');
+  const { writeFile, chmod } = await import('node:fs/promises');
+  const { tempDir } = await import('../helpers/tmp.mjs');
+  const { startDaemon } = await import('../helpers/daemon.mjs');
+  const { startZookeeper } = await import('../helpers/zookeeper.mjs');
+  const { observer } = await import('../registry/_zk.mjs');
+  const { scriptsZip } = await import('../services/e2e-helpers.mjs');
+  const zk = await startZookeeper(t);
+  const conf = await tempDir(t, 'nodee-conf-');
+  const token = randomBytes(16).toString('hex');
+  await writeFile(path.join(conf, 'token'), token, { mode: 0o600 });
+  const prefix = await tempDir(t, 'nodee-sec-');
+  await chmod(prefix, 0o755);
+  const d = await startDaemon(t, {
+    prefix,
+    config: { api: { tokenFile: path.join(conf, 'token') }, zookeeper: { connect: zk.connect, sessionTimeoutMs: 4000, nodesPath: '/sec/nodes' } },
+  });
+  const auth = { token };
+  const zip = await scriptsZip(t);
+  t.is((await d.api('PUT', '/v1/artifacts/com.example/e2e/1.0.0', { url: `file://${zip}` }, auth)).status, 201);
+
+  const secret = `S3cr3t-${randomBytes(8).toString('hex')}`;
+  const c = '1.secret.a.b';
+  const created = await d.api('POST', '/v1/services', serviceSpec(c, { env: { DB_PASSWORD: secret, URL: 'db://u:${DB_PASSWORD}@h' } }), auth);
+  t.is(created.status, 201, JSON.stringify(created.body));
+  t.deepEqual(created.body.spec.env, { DB_PASSWORD: '***', URL: '***' });
+  const list = await d.api('GET', '/v1/services', undefined, auth);
+  t.false(list.text.includes(secret));
+  t.is(list.body.services[0].spec.env.DB_PASSWORD, '***');
+  const revealed = await d.api('GET', '/v1/services?reveal=env', undefined, auth);
+  t.is(revealed.body.services[0].spec.env.DB_PASSWORD, secret);
+  t.is((await d.api('GET', `/v1/services/${c}?reveal=env`, undefined, auth)).body.spec.env.URL, 'db://u:${DB_PASSWORD}@h');
+  t.is((await d.api('GET', `/v1/services/${c}?reveal=env`)).status, 401, 'revealing needs the token');
+  t.is((await d.api('GET', `/v1/services/${c}?reveal=all`, undefined, auth)).status, 400);
+
+  // the service itself gets the value, nobody else sees it
+  const obs = await observer(t, zk.connect);
+  const record = await waitFor(async () => {
+    const r = await obs.read('/sec/nodes/test-node');
+    return r?.json.services?.some((s) => s.coordinate === c && s.state === 'running') && r;
+  }, { what: 'the node record with the service' });
+  t.false(JSON.stringify(record.json).includes(secret), 'the secret reached ZooKeeper');
+  const metrics = await d.api('GET', '/metrics');
+  t.false(metrics.text.includes(secret), 'the secret reached /metrics');
+  t.false(d.logs().includes(secret) || d.stderr().includes(secret), 'the secret reached the daemon log');
 });
