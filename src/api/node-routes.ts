@@ -4,8 +4,9 @@ import type { NodeStatus } from '../daemon/status.js';
 /** What the node-level routes need from the daemon. */
 export interface NodeControl {
   status(): Promise<NodeStatus>;
-  drain(): void;
-  undrain(): void;
+  /** Resolve once the node's drain state is on disk (a 2xx means it is). */
+  drain(): Promise<void>;
+  undrain(): Promise<void>;
 }
 
 /** /v1/status, /v1/drain, /v1/undrain (contract: REST API). */
@@ -15,12 +16,12 @@ export function nodeRoutes(node: NodeControl): Router {
     ctx.body = await node.status();
   });
   router.post('/v1/drain', async (ctx) => {
-    node.drain();
+    await node.drain();
     ctx.status = 202;
     ctx.body = await node.status();
   });
   router.post('/v1/undrain', async (ctx) => {
-    node.undrain();
+    await node.undrain();
     ctx.status = 202;
     ctx.body = await node.status();
   });

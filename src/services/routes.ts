@@ -40,9 +40,10 @@ export function serviceRoutes(sup: Supervisor): Router {
     ctx.body = await sup.restart(ctx.params.coordinate!);
   });
 
-  router.post('/:coordinate/drain', (ctx) => {
+  router.post('/:coordinate/drain', async (ctx) => {
+    const service = await sup.drain(ctx.params.coordinate!);
     ctx.status = 202;
-    ctx.body = sup.drain(ctx.params.coordinate!);
+    ctx.body = service;
   });
 
   router.delete('/:coordinate', async (ctx) => {

@@ -158,19 +158,23 @@ export class ServiceRunner {
     });
   }
 
-  /** Returns at once: draining, the drain signal sent, stopped at exit or at the timeout. */
-  drain(): Service {
+  /**
+   * Draining, the drain signal sent, stopped at exit or at the timeout. Resolves once
+   * `draining` (or the stop it turned into) is on disk, not when the drain ends.
+   */
+  async drain(): Promise<Service> {
     const { state } = this.record;
     if (state === 'draining' || state === 'stopping' || this.closed) return this.view();
     this.commit(state, { desired: 'stopped' });
     if (!this.live || state !== 'running') {
       void this.stop().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'drain: stop failed'));
-      return this.view();
+    } else {
+      this.commit('draining');
+      const { signal, timeoutSeconds } = this.record.spec.drain;
+      if (signal) this.signalGroup(this.live.pid, signal as NodeJS.Signals);
+      this.armDrainTimer(timeoutSeconds * 1000);
     }
-    this.commit('draining');
-    const { signal, timeoutSeconds } = this.record.spec.drain;
-    if (signal) this.signalGroup(this.live.pid, signal as NodeJS.Signals);
-    this.armDrainTimer(timeoutSeconds * 1000);
+    await this.file.flush();
     return this.view();
   }
 

@@ -192,7 +192,7 @@ export class Supervisor extends EventEmitter {
     return runner.restart();
   }
 
-  drain(coordinate: string): Service {
+  drain(coordinate: string): Promise<Service> {
     return this.runner(coordinate).drain();
   }
 
@@ -214,21 +214,25 @@ export class Supervisor extends EventEmitter {
     this.changed();
   }
 
-  /** Node drain: refuse new starts and drain every service. Persisted across daemon restarts. */
-  drainNode(): void {
+  /**
+   * Node drain: refuse new starts and drain every service. Persisted across daemon restarts;
+   * resolves once the node's state and every service's record are on disk.
+   */
+  async drainNode(): Promise<void> {
     this.draining = true;
-    this.persistNodeState();
-    for (const r of this.runners.values()) r.drain();
     this.log.info('node draining');
     this.changed();
+    const drains = [...this.runners.values()].map((r) => r.drain());
+    await this.persistNodeState();
+    await Promise.all(drains);
   }
 
   /** Accepts starts again; drained services stay stopped until started. */
-  undrainNode(): void {
+  async undrainNode(): Promise<void> {
     this.draining = false;
-    this.persistNodeState();
     this.log.info('node active');
     this.changed();
+    await this.persistNodeState();
   }
 
   /** Any service (whatever its state) that may start from this artifact. */
@@ -258,10 +262,11 @@ export class Supervisor extends EventEmitter {
     await this.nodeWrite;
   }
 
-  private persistNodeState(): void {
-    this.nodeWrite = this.nodeStore
-      .write({ draining: this.draining })
-      .catch((err: unknown) => this.log.error({ err }, 'cannot persist the node drain state'));
+  /** STATE_WRITE_FAILED when it cannot be written (the store goes on retrying). */
+  private persistNodeState(): Promise<void> {
+    const write = this.nodeStore.write({ draining: this.draining });
+    this.nodeWrite = write.catch((err: unknown) => this.log.error({ err }, 'cannot persist the node drain state'));
+    return write;
   }
 
   private async orphanOf(runner: ServiceRunner): Promise<{ pid: number; startTime: number } | undefined> {

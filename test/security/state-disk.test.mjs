@@ -84,6 +84,15 @@ test('a full state disk: 507 STATE_WRITE_FAILED, nothing created, no temp files;
   const after = (await d.api('GET', `/v1/services/${c}`)).body;
   t.is(after.state, 'stopped', 'a restarted daemon knows the stop');
   t.is(after.artifact, E2E_ART);
+
+  // a node drain likewise: 507 while its state cannot be written, on disk once it can
+  free = fill(state);
+  const drain = await d.api('POST', '/v1/drain');
+  t.is(drain.status, 507);
+  t.is(drain.body.error.code, 'STATE_WRITE_FAILED');
+  await free();
+  await waitFor(() => JSON.parse(readFileSync(path.join(state, 'node-drain.json'), 'utf8')).data.draining === true, { what: 'the retried drain write' });
+  t.deepEqual(leftovers(state), []);
 });
 
 test('purge first, forget after: a purge that fails keeps the service (PURGE_FAILED), the DELETE can be repeated', async (t) => {

@@ -78,7 +78,7 @@ test('a live pid with another start time (a reused pid) is never adopted', async
 
 test('node drain survives a supervisor restart', async (t) => {
   const first = await startSupervisor(t);
-  first.sup.drainNode();
+  await first.sup.drainNode();
   await first.detach();
   const second = await startSupervisor(t, { prefix: first.prefix });
   t.is(second.sup.nodeState, 'draining');
@@ -103,7 +103,7 @@ test('a drain under way when the daemon went away goes on in the next one, then 
   const first = await startSupervisor(t);
   await scriptsArtifact(first.prefix, first.artifacts);
   const a = await first.sup.create(spec('1.draining.borud.fbu', { drain: { timeoutSeconds: 0.5 } }));
-  first.sup.drain('1.draining.borud.fbu');
+  await first.sup.drain('1.draining.borud.fbu');
   await first.detach();
   t.true(alive(a.pid));
   const second = await startSupervisor(t, { prefix: first.prefix, artifacts: first.artifacts });

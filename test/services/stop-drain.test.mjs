@@ -90,7 +90,7 @@ test('drain: draining while the drain signal is handled, then stopped, never res
   await scriptsArtifact(prefix, artifacts, { 'bin/drainable': DRAINABLE });
   const s = await sup.create(spec('1.drain.borud.fbu', { command: ['bin/drainable'], drain: { signal: 'SIGUSR1', timeoutSeconds: 30 } }));
   await ready(s.runtimeDir);
-  const d = sup.drain('1.drain.borud.fbu');
+  const d = await sup.drain('1.drain.borud.fbu');
   t.is(d.state, 'draining');
   const done = await waitFor(() => sup.get('1.drain.borud.fbu').state === 'stopped' && sup.get('1.drain.borud.fbu'));
   t.is(done.lastExit.code, 0);
@@ -104,7 +104,7 @@ test('drain: a service that ignores the drain signal is stopped at the drain tim
   await scriptsArtifact(prefix, artifacts, { 'bin/deaf': DEAF });
   const s = await sup.create(spec('1.deaf.borud.fbu', { command: ['bin/deaf'], drain: { signal: 'SIGUSR1', timeoutSeconds: 0.3 } }));
   await ready(s.runtimeDir);
-  t.is(sup.drain('1.deaf.borud.fbu').state, 'draining');
+  t.is((await sup.drain('1.deaf.borud.fbu')).state, 'draining');
   await waitFor(async () => (await readText(path.join(s.runtimeDir, 'logs', 'stdout.log'))).includes('got-usr1'));
   const done = await waitFor(() => sup.get('1.deaf.borud.fbu').state === 'stopped' && sup.get('1.deaf.borud.fbu'));
   t.is(done.lastExit.signal, 'SIGTERM');
@@ -117,7 +117,7 @@ test('node drain refuses new starts with NODE_DRAINING and drains every service;
   // no drain signal: each keeps running for its drain window, then is stopped
   await sup.create(spec('1.a.borud.fbu', { drain: { timeoutSeconds: 0.2 } }));
   await sup.create(spec('2.a.borud.fbu', { drain: { timeoutSeconds: 0.2 } }));
-  sup.drainNode();
+  await sup.drainNode();
   t.is(sup.nodeState, 'draining');
   for (const c of ['1.a.borud.fbu', '2.a.borud.fbu']) t.is(sup.get(c).state, 'draining');
   const err = await t.throwsAsync(sup.create(spec('3.a.borud.fbu')));
@@ -126,7 +126,7 @@ test('node drain refuses new starts with NODE_DRAINING and drains every service;
   await t.throwsAsync(sup.start('1.a.borud.fbu'), { code: 'NODE_DRAINING' });
   await waitFor(() => sup.list().every((s) => s.state === 'stopped'), { what: 'all stopped' });
   t.is(sup.counts().stopped, 2);
-  sup.undrainNode();
+  await sup.undrainNode();
   t.is(sup.nodeState, 'active');
   t.is((await sup.start('1.a.borud.fbu')).state, 'running');
 });
@@ -136,7 +136,7 @@ test('start during a drain stops the draining process and starts a fresh one', a
   await scriptsArtifact(prefix, artifacts, { 'bin/deaf': DEAF });
   const s = await sup.create(spec('1.redo.borud.fbu', { command: ['bin/deaf'], drain: { timeoutSeconds: 60 }, stop: { timeoutSeconds: 5 } }));
   await ready(s.runtimeDir);
-  t.is(sup.drain('1.redo.borud.fbu').state, 'draining');
+  t.is((await sup.drain('1.redo.borud.fbu')).state, 'draining');
   const again = await sup.start('1.redo.borud.fbu');
   t.is(again.state, 'running');
   t.not(again.pid, s.pid);
