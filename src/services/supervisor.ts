@@ -222,9 +222,10 @@ export class Supervisor extends EventEmitter {
     this.draining = true;
     this.log.info('node draining');
     this.changed();
-    const drains = [...this.runners.values()].map((r) => r.drain());
-    await this.persistNodeState();
-    await Promise.all(drains);
+    // every write is awaited, failed or not: a rejection left unawaited would end the daemon
+    const writes = await Promise.allSettled([this.persistNodeState(), ...[...this.runners.values()].map((r) => r.drain())]);
+    const failed = writes.find((w) => w.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Accepts starts again; drained services stay stopped until started. */
