@@ -48,14 +48,16 @@ async function startZookeeper() {
   let port = 2181;
   if (await ruok(port)) {
     say(`a ZooKeeper already answers on 127.0.0.1:${port}: using it`);
-    return { connect: `127.0.0.1:${port}`, stop: () => {} };
+    return { connect: `127.0.0.1:${port}`, stop: async () => {} };
   }
   while (!(await portFree(port))) port++;
   const dataDir = path.join(local, 'zookeeper');
   mkdirSync(dataDir, { recursive: true });
   const cfg = path.join(local, 'zoo.cfg');
   writeFileSync(cfg, `tickTime=2000\ndataDir=${dataDir}\nclientPort=${port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok,stat,srvr\n`);
-  const zk = spawn('java', ['-Xmx256m', '-cp', zkJar, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg], { stdio: 'ignore' });
+  // its own process group: a Ctrl-C in the terminal must not stop it before the daemon
+  const zk = spawn('java', ['-Xmx256m', '-cp', zkJar, 'org.apache.zookeeper.server.ZooKeeperServerMain', cfg], { stdio: 'ignore', detached: true });
+  const zkExited = new Promise((resolve) => zk.once('exit', resolve));
   for (let i = 0; i < 100 && !(await ruok(port)); i++) await new Promise((r) => setTimeout(r, 200));
   if (!(await ruok(port))) {
     zk.kill('SIGKILL');
@@ -63,7 +65,15 @@ async function startZookeeper() {
     return undefined;
   }
   say(`local ZooKeeper on 127.0.0.1:${port} (data in ${path.relative(root, dataDir)})`);
-  return { connect: `127.0.0.1:${port}`, stop: () => zk.kill('SIGTERM') };
+  return {
+    connect: `127.0.0.1:${port}`,
+    stop: async () => {
+      zk.kill('SIGTERM');
+      const late = setTimeout(() => zk.kill('SIGKILL'), 10_000);
+      await zkExited;
+      clearTimeout(late);
+    },
+  };
 }
 
 const zk = await startZookeeper();
@@ -76,11 +86,31 @@ const config = {
 const configFile = path.join(local, 'nodee.yaml');
 writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
 say(`prefix ${path.relative(root, prefix)}, artifacts from ${path.relative(root, artifacts)}, config ${path.relative(root, configFile)}`);
-say(`API and console on http://${config.api.listen}/  (try: node dist/cli.js status)`);
+const listen = config.api.listen;
+const urlFlag = listen === '127.0.0.1:7070' ? '' : ` --url http://${listen}`;
+say(`API and console on http://${listen}/ ; try:`);
+say(`  node dist/cli.js status${urlFlag}`);
+say(`  node dist/cli.js service list${urlFlag}`);
+if (zk) say(`  node dist/cli.js cluster ls --config ${path.relative(root, configFile)}`);
 
-const daemon = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), 'daemon', '--config', configFile], { stdio: 'inherit' });
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => daemon.kill(signal));
-daemon.on('exit', (code, signal) => {
-  zk?.stop();
+// The daemon runs in a process group of its own too, so exactly one signal reaches it (a
+// second would mean "now"), from here: stop the daemon first, so it can remove its znode,
+// then the ZooKeeper it registered in. The same on SIGINT (Ctrl-C), SIGTERM and SIGHUP.
+const daemon = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), 'daemon', '--config', configFile], { stdio: 'inherit', detached: true });
+let stopping = false;
+const stop = (why) => {
+  if (stopping) return;
+  stopping = true;
+  say(`${why}: stopping the daemon${zk ? ', then the local ZooKeeper' : ''}`);
+  daemon.kill('SIGTERM');
+};
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => stop(signal));
+// npm does not always pass its signal on (its `sh -c` may die first): a new parent means
+// whoever ran us is gone, and nothing may be left behind
+const parent = process.ppid;
+const watch = setInterval(() => process.ppid !== parent && stop('npm start went away'), 500);
+daemon.on('exit', async (code, signal) => {
+  clearInterval(watch);
+  await zk?.stop();
   process.exit(code ?? (signal ? 1 : 0));
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../dist/config/index.js';
 import { ROOT } from '../helpers/daemon.mjs';
@@ -27,7 +27,8 @@ test('the systemd unit verifies and keeps services alive across daemon restarts'
   t.regex(text, /daemon --config \/etc\/nodee\/nodee\.yaml$/m);
 });
 
-test('npm start runs a daemon on the embedded default and stops on SIGINT', async (t) => {
+// both use the checkout's .local/ (one prefix, one daemon at a time): serial
+test.serial('npm start runs a daemon on the embedded default and stops on SIGINT', async (t) => {
   const port = await freePort();
   const proc = spawn(process.execPath, [path.join(ROOT, 'scripts', 'start-local.mjs')], {
     env: { ...process.env, NODEE_LISTEN: `127.0.0.1:${port}` },
@@ -58,4 +59,63 @@ test('npm start runs a daemon on the embedded default and stops on SIGINT', asyn
   t.true(err.includes('[npm start] prefix .local/prefix'));
   proc.kill('SIGINT');
   t.is(await exited, 0);
+});
+
+/** Pids of live processes whose command line contains `needle`. */
+function pidsWith(needle) {
+  return readdirSync('/proc')
+    .filter((n) => /^\d+$/.test(n))
+    .filter((n) => {
+      try {
+        return readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(needle);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+test.serial('SIGTERM to `npm start` stops the daemon first (its znode removed), then the local ZooKeeper; nothing is left', async (t) => {
+  const port = await freePort();
+  // the real npm → sh → node chain; --ignore-scripts skips only the prestart build, which
+  // would rewrite dist/ under the other tests
+  const npm = spawn('npm', ['start', '--ignore-scripts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODEE_LISTEN: `127.0.0.1:${port}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  npm.stdout.on('data', (d) => (out += d));
+  npm.stderr.on('data', (d) => (err += d));
+  const config = path.join(ROOT, '.local', 'nodee.yaml');
+  const zooCfg = path.join(ROOT, '.local', 'zoo.cfg');
+  t.teardown(() => {
+    for (const pid of [...pidsWith(config), ...pidsWith(zooCfg)]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {}
+    }
+  });
+  const withZk = existsSync('/usr/share/java/zookeeper.jar');
+  await waitFor(async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/status`);
+    const status = res.ok && (await res.json());
+    return status && (!withZk || status.zookeeper.state === 'connected');
+  }, { timeoutMs: 60_000, intervalMs: 200, what: 'npm start' });
+  t.true(err.includes(`node dist/cli.js status --url http://127.0.0.1:${port}`), err);
+  const daemons = pidsWith(config);
+  t.is(daemons.length, 1, 'one daemon');
+  const zks = withZk ? pidsWith(zooCfg) : [];
+  if (withZk && zks.length === 0) t.regex(err, /already answers/, 'a ZooKeeper of our own or one that was there');
+  if (withZk) t.true(err.includes('node dist/cli.js cluster ls --config .local/nodee.yaml'), err);
+
+  npm.kill('SIGTERM');
+  await waitFor(() => [...daemons, ...zks].every((pid) => !pidsWith(config).includes(pid) && !pidsWith(zooCfg).includes(pid)), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    what: 'the daemon and the ZooKeeper to exit',
+  });
+  if (withZk) t.regex(out, /"zookeeper node removed"/, 'the daemon removed its node before the ZooKeeper went');
+  t.notRegex(out, /it goes with the session/);
 });
