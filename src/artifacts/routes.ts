@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { describeIssues } from '../lib/issues.js';
 import { NodeeError } from '../lib/errors.js';
 import { coordinates } from './artifact-id.js';
 import type { ArtifactStore } from './store.js';
@@ -22,8 +23,7 @@ const installBody = z
 function parseBody(body: unknown): z.infer<typeof installBody> {
   const parsed = installBody.safeParse(body);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`);
-  throw new NodeeError('BAD_REQUEST', problems.join('; '));
+  throw new NodeeError('BAD_REQUEST', describeIssues(parsed.error.issues).join('; '));
 }
 
 function idOf(params: Record<string, string | undefined>): string {

@@ -136,7 +136,7 @@ export class ArtifactStore extends EventEmitter {
    */
   async install(id: string, req: InstallRequest = {}): Promise<{ artifact: Artifact; created: boolean }> {
     const c = parseArtifactId(id);
-    if (this.closing) throw new NodeeError('INTERNAL', 'the daemon is shutting down');
+    if (this.closing) throw new NodeeError('SHUTTING_DOWN', 'the daemon is shutting down');
     // a removal under way decides whether the artifact is still there; its failure is its caller's
     await this.removing.get(c.id)?.catch(() => undefined);
     const existing = this.records.get(c.id);
@@ -214,7 +214,7 @@ export class ArtifactStore extends EventEmitter {
   /** Aborts installs in flight and waits for them to clean up. Safe to call twice. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      this.aborter.abort(new NodeeError('INTERNAL', 'the daemon is shutting down'));
+      this.aborter.abort(new NodeeError('SHUTTING_DOWN', 'the daemon is shutting down'));
       await Promise.allSettled([...this.installing.values()].map((r) => r.done));
       await Promise.allSettled([...this.removing.values()]);
       await this.fetcher.close();

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
+import { describeIssues } from '../lib/issues.js';
 import { NodeeError, errnoOf } from '../lib/errors.js';
 import { configSchema, type Config, type ZookeeperConfig } from './schema.js';
 
@@ -97,14 +98,8 @@ function asObject(v: unknown): Record<string, unknown> {
 }
 
 function formatIssues(issues: z.core.$ZodIssue[], under: string[] = []): string {
-  return issues
-    .map((issue) => {
-      const key = [...under, ...issue.path.map(String)].join('.');
-      if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((k) => `  ${key ? key + '.' : ''}${k}: unknown key`).join('\n');
-      }
-      return `  ${key || '(top level)'}: ${issue.message}`;
-    })
+  return describeIssues(issues, { under, top: '(top level)' })
+    .map((line) => `  ${line}`)
     .join('\n');
 }
 

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   INTERNAL: 500,
   STATE_WRITE_FAILED: 507,
+  SHUTTING_DOWN: 503,
   // node
   NODE_DRAINING: 409,
   // artifacts
@@ -32,6 +33,7 @@ export const ERROR_CODES = {
   PORTS_EXHAUSTED: 409,
   PURGE_FAILED: 500,
   PREPARE_FAILED: 409,
+  SPAWN_FAILED: 500,
   // start-up (not HTTP: the daemon exits non-zero)
   CONFIG_INVALID: 1,
   PREFIX_IN_USE: 1,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../lib/issues.js';
 import type { Artifact } from '../artifacts/types.js';
 import type { NodeStatus } from '../daemon/status.js';
 import type { Service } from '../services/types.js';
@@ -76,6 +77,6 @@ export function decodeRecord(data: Buffer): { record: NodeRecord } | { error: st
     return { error: data.length === 0 ? 'empty node' : 'not JSON' };
   }
   const r = nodeRecordSchema.safeParse(parsed);
-  if (!r.success) return { error: `not a nodee record (${r.error.issues[0]?.path.join('.') || 'top level'}: ${r.error.issues[0]?.message})` };
+  if (!r.success) return { error: `not a nodee record (${describeIssues(r.error.issues.slice(0, 1), { top: 'top level' })[0]})` };
   return { record: r.data };
 }

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { parseArtifactId } from '../artifacts/index.js';
 import { NodeeError, messageOf } from '../lib/errors.js';
+import { describeIssues } from '../lib/issues.js';
 import { coordinateProblem } from './coordinate.js';
 
 /**
@@ -123,14 +124,5 @@ export function parseSpec(input: unknown): ParsedSpec {
 }
 
 export function formatIssues(issues: z.core.$ZodIssue[]): string {
-  return issues
-    .map((issue) => {
-      const at = issue.path.map(String).filter(Boolean).join('.');
-      if (issue.code === 'unrecognized_keys') {
-        const keys = issue.keys.map((k) => (at ? `${at}.${k}` : k));
-        return `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `"${k}"`).join(', ')}`;
-      }
-      return `${at || 'spec'}: ${issue.message}`;
-    })
-    .join('; ');
+  return describeIssues(issues, { top: 'spec' }).join('; ');
 }

@@ -56,7 +56,13 @@ test('parseStat reads past a command name with spaces and parentheses', (t) => {
   t.deepEqual(parseStat(text), { state: 'Z', pgid: 77, startTime: 987654 });
 });
 
-test('every error code is documented in docs/ERRORS.md', async (t) => {
+test('docs/ERRORS.md and ERROR_CODES agree both ways, HTTP status included', async (t) => {
   const doc = await readFile(path.join(ROOT, 'docs', 'ERRORS.md'), 'utf8');
-  for (const code of Object.keys(ERROR_CODES)) t.true(doc.includes('`' + code + '`'), `${code} is not in docs/ERRORS.md`);
+  // | `CODE` | 409 | when … |  ("—" for start-up codes, which are exit status 1)
+  const rows = new Map([...doc.matchAll(/^\| `([A-Z_]+)` \| (\d{3}|—) \|/gm)].map((m) => [m[1], m[2] === '—' ? 1 : Number(m[2])]));
+  for (const [code, status] of Object.entries(ERROR_CODES)) {
+    t.true(rows.has(code), `${code} is not in docs/ERRORS.md`);
+    t.is(rows.get(code), status, `${code}: docs/ERRORS.md says ${rows.get(code)}, the code ${status}`);
+  }
+  for (const code of rows.keys()) t.true(code in ERROR_CODES, `docs/ERRORS.md documents ${code}, which nodee does not have`);
 });

@@ -58,7 +58,7 @@ export async function spawnService(o: {
     child.once('spawn', resolve);
     child.once('error', (err) => {
       // the command was checked at create; what fails here is the exec itself (permissions, format)
-      reject(new NodeeError('BAD_REQUEST', `command: cannot execute ${o.argv[0]} (${errnoOf(err) ?? messageOf(err)})`, { cause: err }));
+      reject(new NodeeError('SPAWN_FAILED', `command: cannot execute ${o.argv[0]} (${errnoOf(err) ?? messageOf(err)})`, { cause: err }));
     });
   });
   const pid = child.pid!;
