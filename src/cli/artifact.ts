@@ -3,9 +3,12 @@ import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
 import { table } from './table.js';
 
-const USAGE = `usage: nodee artifact list
-       nodee artifact install GROUP:ARTIFACT:VERSION [--url URL] [--sha256 HEX]
+export const USAGE = `usage: nodee artifact list
+       nodee artifact install GROUP:ARTIFACT:VERSION [--from URL] [--sha256 HEX]
        nodee artifact remove GROUP:ARTIFACT:VERSION
+
+install downloads from the configured repositories, or from --from URL (--url is the daemon,
+as for every command); --sha256 pins the archive's checksum.
 `;
 
 const POLL_MS = 200;
@@ -14,23 +17,17 @@ const BAR_WIDTH = 30;
 /** `nodee artifact …`: a thin client of /v1/artifacts. */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const [verb, ...rest] = args;
-  try {
-    switch (verb) {
-      case 'list':
-      case 'ls':
-        return await list(rest, ctx);
-      case 'install':
-        return await install(rest, ctx);
-      case 'remove':
-      case 'rm':
-        return await remove(rest, ctx);
-      default:
-        throw new UsageError(verb ? `unknown artifact command "${verb}"` : 'missing artifact command');
-    }
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    ctx.err.write(`nodee artifact: ${err.message}\n${USAGE}`);
-    return 2;
+  switch (verb) {
+    case 'list':
+    case 'ls':
+      return list(rest, ctx);
+    case 'install':
+      return install(rest, ctx);
+    case 'remove':
+    case 'rm':
+      return remove(rest, ctx);
+    default:
+      throw new UsageError(verb ? `unknown artifact command "${verb}"` : 'missing artifact command');
   }
 }
 
@@ -76,12 +73,12 @@ function bar(p: Artifact['progress']): string {
  * The bar goes to stderr and only on a terminal: piped output gets the final line alone.
  */
 async function install(args: string[], ctx: CliContext): Promise<number> {
-  const a = parseArgs(args, { values: ['url', 'sha256'] });
+  const a = parseArgs(args, { values: ['from', 'sha256'] });
   if (a.positional.length !== 1) throw new UsageError('install takes exactly one artifact id');
   const id = a.positional[0] as string;
   const p = apiPath(id);
   const body: { url?: string; sha256?: string } = {};
-  const url = stringOption(a, 'url');
+  const url = stringOption(a, 'from');
   const sha256 = stringOption(a, 'sha256');
   if (url !== undefined) body.url = url;
   if (sha256 !== undefined) body.sha256 = sha256;

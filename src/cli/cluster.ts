@@ -6,7 +6,12 @@ import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
 import { table } from './table.js';
 
-const USAGE = 'nodee cluster ls|watch [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]';
+export const USAGE = `usage: nodee cluster ls|watch [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]
+
+Reads ZooKeeper directly (no daemon needed). The connect string and nodes path come from
+--zookeeper / --nodes-path, else $NODEE_ZOOKEEPER / $NODEE_NODES_PATH, else the daemon's
+config (--config, default /etc/nodee/nodee.yaml).
+`;
 const DEFAULT_CONFIG = '/etc/nodee/nodee.yaml';
 const DEFAULT_TIMEOUT_MS = 10_000;
 
@@ -18,12 +23,12 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const [verb, ...rest] = args;
-  if (verb !== 'ls' && verb !== 'watch') throw new UsageError(verb ? `unknown cluster command "${verb}"; ${USAGE}` : USAGE);
-  const a = parseArgs(rest, { values: ['zookeeper', 'nodes-path', 'config', 'timeout'], flags: ['json'] });
-  if (a.positional.length > 0) throw new UsageError(`unexpected argument ${a.positional[0]}; ${USAGE}`);
+  if (verb !== 'ls' && verb !== 'watch') throw new UsageError(verb ? `unknown cluster command "${verb}"` : 'missing cluster command');
+  const a = parseArgs(rest, { values: ['zookeeper', 'nodes-path', 'config', 'timeout'] });
+  if (a.positional.length > 0) throw new UsageError(`unexpected argument ${a.positional[0]}`);
   const timeoutMs = Number(stringOption(a, 'timeout') ?? DEFAULT_TIMEOUT_MS);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive number of milliseconds');
-  const json = ctx.json || a.options.json === true;
+  const json = ctx.json;
   const { connect, nodesPath } = target(stringOption(a, 'zookeeper'), stringOption(a, 'nodes-path'), stringOption(a, 'config'));
 
   const reader = new ClusterReader({ connect, nodesPath, log: silentLogger() });

@@ -2,7 +2,14 @@ import { loadConfig } from '../config/index.js';
 import { Daemon } from '../daemon/index.js';
 import { isNodeeError, messageOf } from '../lib/errors.js';
 import { createLogger } from '../lib/log.js';
-import { parseArgs, stringOption } from './args.js';
+import { UsageError, parseArgs, stringOption } from './args.js';
+
+export const USAGE = `usage: nodee daemon --config FILE [--prefix DIR] [--listen HOST:PORT] [--zookeeper CONNECT]
+                    [--instance NAME] [--log-level LEVEL]
+
+Runs the daemon in the foreground until SIGTERM/SIGINT (services keep running). The flags
+override the config file.
+`;
 
 /**
  * `nodee daemon --config FILE [--prefix DIR] [--listen HOST:PORT] [--zookeeper CONNECT]
@@ -11,10 +18,7 @@ import { parseArgs, stringOption } from './args.js';
  */
 export async function runDaemon(argv: string[], err: NodeJS.WritableStream): Promise<number> {
   const args = parseArgs(argv, { values: ['config', 'prefix', 'listen', 'zookeeper', 'instance', 'log-level'] });
-  if (args.positional.length > 0) {
-    err.write(`nodee daemon: unexpected argument ${args.positional[0]}\n`);
-    return 2;
-  }
+  if (args.positional.length > 0) throw new UsageError(`unexpected argument ${args.positional[0]}`);
   const log = createLogger({ level: stringOption(args, 'log-level') });
   let daemon: Daemon | undefined;
   try {

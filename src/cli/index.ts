@@ -1,60 +1,49 @@
 import { ApiClient, ApiError } from './api-client.js';
-import { UsageError, parseArgs, stringOption } from './args.js';
-import type { CliContext } from './context.js';
+import { UsageError, stringOption, takeGlobals } from './args.js';
+import { USAGE, findCommand, type Command } from './commands.js';
 import { runDaemon } from './daemon.js';
-import * as artifact from './artifact.js';
-import * as cluster from './cluster.js';
-import * as service from './service.js';
-import * as status from './status.js';
 
-const USAGE = `usage: nodee [--url URL] [--token TOKEN] [--json] <command>
-
-commands:
-  status                                  the node: state, ZooKeeper, machine, counts
-  artifact list|install|remove ...        software artifacts (install shows progress)
-  service list|start|stop|drain|restart|remove|logs ...
-  cluster ls|watch                        every node, read from ZooKeeper
-  daemon --config FILE                    run the daemon in the foreground
-
---url defaults to $NODEE_URL or http://127.0.0.1:7070; --token to $NODEE_TOKEN.
-`;
-
-/** Global options that take a value: the word after one is not the command. */
-const GLOBAL_VALUES = ['url', 'token', 'ca'];
-
-const groups: Record<string, (args: string[], ctx: CliContext) => Promise<number>> = {
-  status: status.run,
-  artifact: artifact.run,
-  service: service.run,
-  cluster: cluster.run,
-};
-
-/** Parses global options, dispatches to a command, and maps failures to exit statuses. */
+/**
+ * Takes the global options from anywhere in argv, dispatches `nodee <command> ...`, and maps
+ * failures to exit statuses: 1 for a failure (the API's message), 2 for a usage error (the
+ * message and the usage of the command concerned, or nodee's when there is none).
+ */
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
-  const commandAt = argv.findIndex((w, i) => !w.startsWith('-') && !GLOBAL_VALUES.includes(argv[i - 1]?.replace(/^--/, '') ?? ''));
-  const globals = commandAt < 0 ? argv : argv.slice(0, commandAt);
-  const command = commandAt < 0 ? undefined : argv[commandAt];
-  const rest = commandAt < 0 ? [] : argv.slice(commandAt + 1);
-
-  if (command === 'daemon') return runDaemon(rest, err);
+  let command: Command | undefined;
   let api: ApiClient | undefined;
   try {
-    const g = parseArgs(globals, { values: GLOBAL_VALUES, flags: ['json', 'help'], aliases: { h: 'help' } });
-    if (g.options.help || command === 'help' || command === undefined) {
-      (command === undefined && !g.options.help ? err : out).write(USAGE);
-      return command === undefined && !g.options.help ? 2 : 0;
+    const { globals, words, commandIndex } = takeGlobals(argv);
+    const [name, ...rest] = words;
+    const help = globals.options.help === true;
+    if (name === undefined) {
+      (help ? out : err).write(USAGE);
+      return help ? 0 : 2;
     }
-    const run = groups[command];
-    if (!run) throw new UsageError(`unknown command "${command}"`);
+    if (name.startsWith('-')) throw new UsageError(`unknown option ${name}`);
+    command = findCommand(name);
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    if (help) {
+      out.write(command.usage);
+      return 0;
+    }
+    if (name === 'help') {
+      const topic = rest.find((w) => !w.startsWith('-'));
+      const about = topic === undefined ? undefined : findCommand(topic);
+      if (topic !== undefined && !about) throw new UsageError(`unknown command "${topic}"`);
+      out.write(about?.usage ?? USAGE);
+      return 0;
+    }
+    // the daemon parses its own words: global options mean nothing to it
+    if (!command.run) return await runDaemon(argv.slice(commandIndex + 1), err);
     api = new ApiClient({
-      url: stringOption(g, 'url') ?? process.env.NODEE_URL ?? 'http://127.0.0.1:7070',
-      token: stringOption(g, 'token') ?? process.env.NODEE_TOKEN,
-      caFile: stringOption(g, 'ca'),
+      url: stringOption(globals, 'url') ?? process.env.NODEE_URL ?? 'http://127.0.0.1:7070',
+      token: stringOption(globals, 'token') ?? process.env.NODEE_TOKEN,
+      caFile: stringOption(globals, 'ca'),
     });
-    return await run(rest, { api, out, err, json: g.options.json === true });
+    return await command.run(rest, { api, out, err, json: globals.options.json === true });
   } catch (e) {
     if (e instanceof UsageError) {
-      err.write(`nodee: ${e.message}\n\n${USAGE}`);
+      err.write(`nodee${command ? ' ' + command.name : ''}: ${e.message}\n\n${command?.usage ?? USAGE}`);
       return 2;
     }
     if (e instanceof ApiError) {

@@ -5,15 +5,17 @@ import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
 import { table } from './table.js';
 
-const USAGE = `usage: nodee service <verb> ...
+export const USAGE = `usage: nodee service <verb> ...
   list
+  show COORDINATE                        one service, with its spec
   start COORDINATE                       start an existing service
   start --spec FILE.json|yaml            create and start a service from a ServiceSpec
   start COORDINATE ARTIFACT [--env K=V]... [--port NAME]... [--user USER]
         [--restart always|on-failure|never] [-- COMMAND ARGS...]
   stop|restart|drain COORDINATE
   remove COORDINATE [--purge]
-  logs COORDINATE [--stream stdout|stderr] [--tail N] [-f]`;
+  logs COORDINATE [--stream stdout|stderr] [--tail N] [-f]
+`;
 
 /** `nodee service …`: a thin client of /v1/services. */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
@@ -21,6 +23,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
   switch (verb) {
     case 'list':
       return list(rest, ctx);
+    case 'show':
+      return show(rest, ctx);
     case 'start':
       return start(rest, ctx);
     case 'stop':
@@ -31,17 +35,14 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       return remove(rest, ctx);
     case 'logs':
       return logs(rest, ctx);
-    case undefined:
-    case 'help':
-      (verb ? ctx.out : ctx.err).write(USAGE + '\n');
-      return verb ? 0 : 2;
     default:
-      throw new UsageError(`unknown service verb "${verb}"\n${USAGE}`);
+      throw new UsageError(verb ? `unknown service command "${verb}"` : 'missing service command');
   }
 }
 
 async function list(args: string[], ctx: CliContext): Promise<number> {
-  parseArgs(args, {});
+  const a = parseArgs(args, {});
+  if (a.positional.length > 0) throw new UsageError(`unexpected argument ${a.positional[0]}`);
   const { services } = await ctx.api.request<{ services: Service[] }>('GET', '/v1/services');
   if (ctx.json) {
     ctx.out.write(JSON.stringify(services, null, 2) + '\n');
@@ -74,7 +75,7 @@ async function start(args: string[], ctx: CliContext): Promise<number> {
   } else if (a.positional.length === 2) {
     service = await ctx.api.request<Service>('POST', '/v1/services', inlineSpec(args, a.positional as [string, string], a.rest));
   } else {
-    throw new UsageError(USAGE);
+    throw new UsageError('start takes COORDINATE, COORDINATE ARTIFACT, or --spec FILE');
   }
   printService(service, ctx);
   return 0;
@@ -120,6 +121,30 @@ function readSpec(file: string): unknown {
   }
 }
 
+async function show(args: string[], ctx: CliContext): Promise<number> {
+  const coordinate = oneCoordinate(parseArgs(args, {}).positional);
+  const s = await ctx.api.request<Service>('GET', `/v1/services/${encodeURIComponent(coordinate)}`);
+  if (ctx.json) {
+    ctx.out.write(JSON.stringify(s, null, 2) + '\n');
+    return 0;
+  }
+  const exit = s.lastExit ? `${s.lastExit.signal ?? `code ${s.lastExit.code}`} at ${s.lastExit.at}` : '-';
+  const rows: [string, string][] = [
+    ['coordinate', s.coordinate],
+    ['state', s.state],
+    ['pid', s.pid === null ? '-' : String(s.pid)],
+    ['artifact', s.artifact],
+    ['started', s.startedAt ?? '-'],
+    ['restarts', String(s.restarts)],
+    ['last exit', exit],
+    ['ports', Object.entries(s.ports).map(([n, p]) => `${n}=${p}`).join(' ') || '-'],
+    ['runtime', s.runtimeDir],
+    ['command', [...words(s.spec.command), ...words(s.spec.args)].join(' ') || '-'],
+  ];
+  for (const [k, v] of rows) ctx.out.write(`${k.padEnd(11)} ${v}\n`);
+  return 0;
+}
+
 async function action(verb: 'stop' | 'restart' | 'drain', args: string[], ctx: CliContext): Promise<number> {
   const a = parseArgs(args, {});
   const coordinate = oneCoordinate(a.positional);
@@ -149,8 +174,12 @@ async function logs(args: string[], ctx: CliContext): Promise<number> {
   return 0;
 }
 
+function words(v: unknown): string[] {
+  return Array.isArray(v) ? v.map(String) : [];
+}
+
 function oneCoordinate(positional: string[]): string {
-  if (positional.length !== 1) throw new UsageError(`expected one coordinate\n${USAGE}`);
+  if (positional.length !== 1) throw new UsageError('expected one coordinate');
   return positional[0]!;
 }
 

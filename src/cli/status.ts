@@ -1,12 +1,12 @@
 import type { NodeStatus } from '../daemon/status.js';
+import { UsageError } from './args.js';
 import type { CliContext } from './context.js';
+
+export const USAGE = 'usage: nodee status\n';
 
 /** `nodee status`: the node as the daemon sees it. */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
-  if (args.length > 0) {
-    ctx.err.write(`nodee status: unexpected argument ${args[0]}\n`);
-    return 2;
-  }
+  if (args.length > 0) throw new UsageError(`unexpected argument ${args[0]}`);
   const s = await ctx.api.request<NodeStatus>('GET', '/v1/status');
   if (ctx.json) {
     ctx.out.write(JSON.stringify(s, null, 2) + '\n');

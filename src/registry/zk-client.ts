@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { NodeeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { parseConnectString, stripChroot, underChroot, type ConnectString } from './connect-string.js';
+import { guardConnection, hardenJute, type JuteModule, type LibConnectionManager } from './zk-wire-guard.js';
 
 /**
  * The one module that imports node-zookeeper-client (1.1.3, pinned). It covers what the
@@ -15,7 +16,10 @@ import { parseConnectString, stripChroot, underChroot, type ConnectString } from
  *   answer closes the socket so the library reconnects (the Java client's read timeout);
  * - it queues requests forever while disconnected: every operation has a deadline;
  * - it splits `[::1]:2181` on ':' and needs an existing chroot: we parse the connect string
- *   ourselves, hand the library our server list, and prefix paths with the chroot ourselves.
+ *   ourselves, hand the library our server list, and prefix paths with the chroot ourselves;
+ * - a server that answers garbage can make it throw inside its socket handler (an uncaught
+ *   exception: the daemon exits), buffer or allocate without bound, or loop: zk-wire-guard.ts
+ *   frames and parses what servers send strictly, and drops a connection that sends garbage.
  */
 
 // ---- the slice of node-zookeeper-client 1.1.3 we use --------------------------------------
@@ -57,7 +61,13 @@ interface Lib {
   CreateMode: { PERSISTENT: number; EPHEMERAL: number };
 }
 const zookeeper = require('node-zookeeper-client') as Lib;
+// the library's record parser trusts every length a server sends; replace it once, before any client exists
+hardenJute(require('node-zookeeper-client/lib/jute') as JuteModule);
 const LIB_CLOSED = -2; // ConnectionManager.STATES.CLOSED
+/** The largest session timeout we believe a server gives (the config's maximum): past it our own expiry detection would sleep. */
+const MAX_SESSION_TIMEOUT_MS = 600_000;
+/** Garbage from a server is logged as a warning at most this often (a client reconnects every ~200 ms). */
+const GARBAGE_WARN_INTERVAL_MS = 60_000;
 const EVENT_TYPES: Record<number, ZkEvent['type']> = { 1: 'created', 2: 'deleted', 3: 'dataChanged', 4: 'childrenChanged' };
 // ---------------------------------------------------------------------------------------------
 
@@ -119,6 +129,10 @@ export class ZkClient extends EventEmitter {
   private probing = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Why the last connection was dropped for garbage, until a connection succeeds: named in CONNECTION_LOSS errors. */
+  private garbage: string | undefined;
+  private garbageWarnedAt = 0;
+  private garbageDrops = 0;
   private readonly watchers = new WeakMap<ZkWatcher, LibWatcher>();
 
   constructor(private readonly o: ZkClientOptions) {
@@ -240,8 +254,10 @@ export class ZkClient extends EventEmitter {
         fn(lib, full, (error, ...result) => {
           clearTimeout(timer);
           if (error && error.getCode() !== 0) {
-            if (lib === this.lib && error.getName() !== 'CONNECTION_LOSS') this.lastHeard = Date.now();
-            reject(new ZkError(error.getName(), `${what} ${full}: ${error.getName()}`));
+            const name = error.getName();
+            if (lib === this.lib && name !== 'CONNECTION_LOSS') this.lastHeard = Date.now();
+            const why = name === 'CONNECTION_LOSS' && this.garbage ? ` (the server sent an invalid reply: ${this.garbage})` : '';
+            reject(new ZkError(name, `${what} ${full}: ${name}${why}`));
             return;
           }
           if (lib === this.lib) this.lastHeard = Date.now();
@@ -267,6 +283,7 @@ export class ZkClient extends EventEmitter {
       retries: 0,
     });
     lib.connectionManager.servers = shuffle(servers.map((s) => ({ host: s.host, port: s.port })));
+    guardConnection(lib.connectionManager as unknown as LibConnectionManager, (reason) => lib === this.lib && this.onGarbage(reason));
     if (this.o.digest) lib.addAuthInfo('digest', Buffer.from(this.o.digest));
     this.lib = lib;
     this.session = undefined;
@@ -275,7 +292,8 @@ export class ZkClient extends EventEmitter {
     lib.on('connected', () => {
       if (lib !== this.lib) return;
       this.lastHeard = Date.now();
-      this.negotiatedTimeoutMs = lib.getSessionTimeout();
+      this.garbage = undefined;
+      this.negotiatedTimeoutMs = Math.min(lib.getSessionTimeout(), MAX_SESSION_TIMEOUT_MS);
       const id = lib.getSessionId().toString('hex');
       if (id !== this.session) {
         this.session = id;
@@ -298,6 +316,20 @@ export class ZkClient extends EventEmitter {
     });
     this.setState('connecting');
     lib.connect();
+  }
+
+  /** The guard dropped the connection (the library reconnects by itself); say so, not too often. */
+  private onGarbage(reason: string): void {
+    this.garbage = reason;
+    this.garbageDrops++;
+    const now = Date.now();
+    if (now - this.garbageWarnedAt < GARBAGE_WARN_INTERVAL_MS) {
+      this.log.debug({ reason }, 'zookeeper server sent an invalid reply; connection dropped');
+      return;
+    }
+    this.log.warn({ reason, dropped: this.garbageDrops }, 'zookeeper server sent an invalid reply; connection dropped, reconnecting');
+    this.garbageWarnedAt = now;
+    this.garbageDrops = 0;
   }
 
   private expire(reason: string): void {

@@ -1,8 +1,10 @@
 import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { cli, startDaemon } from '../helpers/daemon.mjs';
-import { freePort, tempDir } from '../helpers/tmp.mjs';
+import { freePort, tempDir, waitFor } from '../helpers/tmp.mjs';
+import { E2E_ART, installScripts, scriptsZip } from '../services/e2e-helpers.mjs';
 
 test('nodee status prints the node, and --json the API answer', async (t) => {
   const d = await startDaemon(t);
@@ -53,4 +55,125 @@ test('cluster ls names every bad key of the zookeeper section it reads from a co
   const r = await cli(['cluster', 'ls', '--config', file], { env: { NODEE_ZOOKEEPER: '' } });
   t.is(r.code, 1);
   for (const key of ['zookeeper.connect', 'zookeeper.nodesPath', 'zookeeper.colour: unknown key']) t.true(r.stderr.includes(key), r.stderr);
+});
+
+test('global options are taken before or after the command words; a missing value is a usage error', async (t) => {
+  const d = await startDaemon(t);
+  const after = await cli(['status', '--url', d.url]);
+  t.is(after.code, 0, after.stderr);
+  t.regex(after.stdout, /^instance {3}test-node$/m);
+  t.is(JSON.parse((await cli(['status', '--json', `--url=${d.url}`])).stdout).instance, 'test-node');
+  t.deepEqual(JSON.parse((await cli(['--json', 'service', 'list', '--url', d.url])).stdout), []);
+  t.deepEqual(JSON.parse((await cli(['service', 'list', '--json'], { env: { NODEE_URL: d.url } })).stdout), []);
+  t.deepEqual(JSON.parse((await cli(['artifact', 'list', '--json', '--url', d.url])).stdout), { artifacts: [] });
+  t.deepEqual(JSON.parse((await cli(['--url', d.url, 'artifact', '--json', 'list'])).stdout), { artifacts: [] });
+
+  for (const args of [['status', '--url'], ['service', 'list', '--token'], ['--ca'], ['artifact', 'list', '--json', '--url']]) {
+    const r = await cli(args);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, /^nodee: option --(url|token|ca) needs a value\n/, args.join(' '));
+    t.is(r.stdout, '');
+  }
+  // words after a bare -- belong to the service's command line, not to nodee
+  const usage = await cli(['service', 'list', '--', '--json'], { env: { NODEE_URL: d.url } });
+  t.is(usage.code, 0, usage.stderr);
+  t.regex(usage.stdout, /^COORDINATE/);
+});
+
+test('artifact install takes the archive URL as --from; --url is the daemon there too', async (t) => {
+  const d = await startDaemon(t);
+  const zip = await scriptsZip(t);
+  const r = await cli(['artifact', 'install', E2E_ART, '--from', `file://${zip}`, '--url', d.url]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, new RegExp(`^installed ${E2E_ART}: \\d+ files`));
+  t.is((await d.api('GET', `/v1/artifacts/${E2E_ART.split(':').join('/')}`)).body.source, `file://${zip}`);
+  const missing = await cli(['artifact', 'install', E2E_ART, '--from']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /option --from needs a value/);
+});
+
+test('a wrong verb prints one usage, its command\'s; help and --help print it to stdout', async (t) => {
+  for (const [args, command] of [[['service', 'frobnicate'], 'service'], [['artifact', 'frobnicate'], 'artifact'], [['cluster', 'frob'], 'cluster'], [['service'], 'service']]) {
+    const r = await cli(args);
+    t.is(r.code, 2, args.join(' '));
+    t.is(r.stdout, '');
+    t.is(r.stderr.match(/usage:/g)?.length, 1, r.stderr);
+    t.regex(r.stderr, new RegExp(`^nodee ${command}: .*\\n\\nusage: nodee ${command}`));
+  }
+  const unknown = await cli(['frobnicate']);
+  t.is(unknown.code, 2);
+  t.is(unknown.stderr.match(/usage:/g)?.length, 1);
+  t.regex(unknown.stderr, /^nodee: unknown command "frobnicate"\n\nusage: nodee <command>/);
+
+  for (const command of ['status', 'drain', 'undrain', 'artifact', 'service', 'cluster', 'daemon', 'completion', 'help']) {
+    for (const args of [['help', command], [command, '--help'], [command, '-h']]) {
+      const r = await cli(args);
+      t.is(r.code, 0, args.join(' '));
+      t.is(r.stderr, '');
+      t.true(r.stdout.startsWith(`usage: nodee ${command}`), `${args.join(' ')}: ${r.stdout}`);
+    }
+  }
+  const top = await cli(['help']);
+  t.is(top.code, 0);
+  for (const command of ['status', 'drain', 'undrain', 'artifact', 'service', 'cluster', 'daemon', 'completion']) t.regex(top.stdout, new RegExp(`^  ${command}\\b`, 'm'));
+  t.is((await cli(['service', 'list', '--help'])).stdout.startsWith('usage: nodee service'), true);
+  t.is((await cli(['help', 'frobnicate'])).code, 2);
+});
+
+test('nodee drain / undrain drain the node; service show prints one service', async (t) => {
+  const d = await startDaemon(t);
+  const env = { NODEE_URL: d.url };
+  const drain = await cli(['drain'], { env });
+  t.is(drain.code, 0, drain.stderr);
+  t.is(drain.stdout, 'node test-node draining\n');
+  t.is((await d.api('GET', '/v1/status')).body.state, 'draining');
+  const undrain = await cli(['undrain', '--json'], { env });
+  t.is(undrain.code, 0, undrain.stderr);
+  t.is(JSON.parse(undrain.stdout).state, 'active');
+  t.is((await d.api('GET', '/v1/status')).body.state, 'active');
+  t.is((await cli(['drain', 'now'], { env })).code, 2);
+
+  await installScripts(t, d);
+  const created = await d.api('POST', '/v1/services', { coordinate: '1.show.borud.fbu', artifact: E2E_ART, command: ['bin/sleeper'], ports: ['http'] });
+  t.is(created.status, 201, JSON.stringify(created.body));
+  const shown = await waitFor(async () => {
+    const r = await cli(['service', 'show', '1.show.borud.fbu'], { env });
+    return /^state {7}running$/m.test(r.stdout) && r;
+  }, { what: 'service show says running' });
+  t.is(shown.code, 0);
+  t.regex(shown.stdout, /^coordinate {2}1\.show\.borud\.fbu$/m);
+  t.regex(shown.stdout, new RegExp(`^artifact {4}${E2E_ART}$`, 'm'));
+  t.regex(shown.stdout, /^ports {7}http=\d+$/m);
+  t.regex(shown.stdout, /^command {5}bin\/sleeper$/m);
+  const json = await cli(['service', 'show', '1.show.borud.fbu', '--json'], { env });
+  t.is(JSON.parse(json.stdout).coordinate, '1.show.borud.fbu');
+  const missing = await cli(['service', 'show', '2.show.borud.fbu'], { env });
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /\(SERVICE_NOT_FOUND\)/);
+  t.is((await cli(['service', 'show'], { env })).code, 2);
+});
+
+/** What bash completes for the words typed so far (the last one is being typed). */
+function complete(script, words) {
+  const program = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _nodee; echo "\${COMPREPLY[*]}"`;
+  return execFileSync('bash', ['--norc', '-c', program], { encoding: 'utf8' }).trim().split(' ').filter(Boolean);
+}
+
+test('nodee completion bash completes commands, verbs and global options; zsh uses the same function', async (t) => {
+  const bash = await cli(['completion', 'bash']);
+  t.is(bash.code, 0, bash.stderr);
+  t.deepEqual(complete(bash.stdout, ['nodee', '']), ['status', 'drain', 'undrain', 'artifact', 'service', 'cluster', 'daemon', 'completion', 'help']);
+  t.deepEqual(complete(bash.stdout, ['nodee', 'se']), ['service']);
+  t.deepEqual(complete(bash.stdout, ['nodee', 'service', 's']), ['show', 'start', 'stop']);
+  t.deepEqual(complete(bash.stdout, ['nodee', '--url', 'http://x', 'artifact', '']), ['list', 'install', 'remove']);
+  t.deepEqual(complete(bash.stdout, ['nodee', 'cluster', '--js']), ['--json']);
+  t.deepEqual(complete(bash.stdout, ['nodee', 'completion', '']), ['bash', 'zsh']);
+  t.deepEqual(complete(bash.stdout, ['nodee', 'service', 'show', '']), []);
+
+  const zsh = await cli(['completion', 'zsh']);
+  t.is(zsh.code, 0);
+  t.regex(zsh.stdout, /^autoload -U \+X bashcompinit && bashcompinit$/m);
+  const fn = (s) => s.slice(s.indexOf('_nodee() {'));
+  t.is(fn(zsh.stdout), fn(bash.stdout));
+  t.is((await cli(['completion', 'fish'])).code, 2);
 });
