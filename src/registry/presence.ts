@@ -32,8 +32,12 @@ type Lifecycle = 'latent' | 'started' | 'closed';
 
 /** A burst of changes waits this long to be written as one. */
 const COALESCE_MS = 50;
-/** At most one write this often, so a storm of changes is a few writes a second. */
-const MIN_WRITE_GAP_MS = 250;
+/**
+ * At most one write this often. The contract lets the record lag a change by up to a
+ * second, so a storm (1,000 services starting) is one write a second, not one per change;
+ * a lone change after a quiet spell still goes out after COALESCE_MS.
+ */
+const MIN_WRITE_GAP_MS = 950;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
 const CLOSE_DEADLINE_MS = 2000;
@@ -211,6 +215,11 @@ export class Presence extends EventEmitter {
           const data = this.pending;
           const s = this.synced;
           if (s && s.session === session && s.version === stat.version && s.data.equals(data)) return this.succeeded();
+          // a new record for a node we hold waits out the write gap: the watch on our own last
+          // write runs us again at once, and would otherwise write every change of a storm
+          // (a node that is missing or not ours is repaired at once, above and below)
+          const ours = s && s.session === session && s.version === stat.version;
+          if (ours && Date.now() < this.lastWriteAt + MIN_WRITE_GAP_MS) return this.scheduleFlush();
           try {
             const written = await client.setData(this.o.path, data, stat.version);
             this.synced = { session, version: written.version, data };

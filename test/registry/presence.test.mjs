@@ -52,6 +52,28 @@ test('a burst of changes is a few writes, ending with the last record', async (t
   t.true(n >= 1 && n <= 4, `${n} writes for 200 changes`);
 });
 
+test('a burst of changes that lasts seconds (services starting one by one) is about one write a second', async (t) => {
+  const obs = await observer(t, sharedZk().connect);
+  const p = uniquePath(t) + '/long-burst';
+  const { presence, metric } = makePresence(t, { connect: sharedZk().connect, path: p });
+  presence.start();
+  presence.setData(record('long', 0));
+  await nodeOf(obs, p);
+  const writes = async () => (await metric('nodee_zk_writes_total', { op: 'set' })) + (await metric('nodee_zk_writes_total', { op: 'create' }));
+  await waitFor(async () => (await writes()) >= 1, { what: 'create counted' });
+  const before = await writes();
+  // 300 changes over 3 s, like 1,000 API starts in a row
+  for (let i = 1; i <= 300; i++) {
+    presence.setData(record('long', i % 100));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  presence.setData(record('long', 150));
+  await nodeOf(obs, p, (n) => n.json.services.length === 150);
+  const n = (await writes()) - before;
+  // a late timer only merges more; the bound holds however loaded the machine is
+  t.true(n >= 1 && n <= 5, `${n} writes for 301 changes over 3 s`);
+});
+
 test('start() and setData() return at once with ZooKeeper down; the node appears when it comes up', async (t) => {
   const zk = await startZookeeper(t);
   await zk.stop();
