@@ -21,8 +21,10 @@ const SETTLE_MS = 50;
 
 /**
  * The fleet as ZooKeeper shows it: the children of nodesPath and their records. `watch()`
- * re-reads on every child or data change, after a reconnect and after a new session (whose
- * watches start empty), and emits 'change' with the whole view. Emits 'state' too.
+ * emits 'change' with the whole view now and after every change; a change costs a read of
+ * what changed only (the child list, or the one node whose data changed), so a fleet of N
+ * nodes each updating its record is N reads, not N². After a reconnect or a new session
+ * (whose watches start empty) everything is read again. Emits 'state' too.
  */
 export class ClusterReader extends EventEmitter {
   private readonly client: ZkClient;
@@ -30,13 +32,21 @@ export class ClusterReader extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
   private again = false;
+  /** What watch() knows: each node's last reading. */
+  private readonly view = new Map<string, ClusterNode>();
+  /** What to read at the next refresh: the child list, everything, or these nodes. */
+  private dirty: { children: boolean; all: boolean; nodes: Set<string> } = { children: true, all: true, nodes: new Set() };
 
   constructor(private readonly o: ClusterReaderOptions) {
     super();
     this.client = new ZkClient({ connect: o.connect, sessionTimeoutMs: 10_000, log: o.log });
     this.client.on('state', (state) => {
       this.emit('state', state);
-      if (state === 'connected' && this.watching) this.schedule();
+      if (state === 'connected' && this.watching) {
+        // the watches may be gone with the old connection or session: read it all again
+        this.dirty = { children: true, all: true, nodes: new Set() };
+        this.schedule();
+      }
     });
     this.client.start();
   }
@@ -59,28 +69,8 @@ export class ClusterReader extends EventEmitter {
 
   /** The current view, sorted by instance; an absent nodesPath is an empty fleet. */
   async read(): Promise<ClusterNode[]> {
-    const watch = this.watching ? this.onEvent : undefined;
-    let children: string[];
-    try {
-      children = await this.client.getChildren(this.o.nodesPath, watch);
-    } catch (err) {
-      if (zkCode(err) !== 'NO_NODE') throw err;
-      // watch for nodesPath to appear
-      if (watch) await this.client.exists(this.o.nodesPath, watch);
-      return [];
-    }
-    const nodes = await Promise.all(
-      children.sort().map(async (instance): Promise<ClusterNode | undefined> => {
-        try {
-          const { data } = await this.client.getData(`${this.o.nodesPath}/${instance}`, watch);
-          const r = decodeRecord(data);
-          return 'record' in r ? { instance, record: r.record } : { instance, error: r.error };
-        } catch (err) {
-          if (zkCode(err) === 'NO_NODE') return undefined; // gone between the two reads
-          throw err;
-        }
-      }),
-    );
+    const children = await this.children(undefined);
+    const nodes = await Promise.all(children.sort().map((instance) => this.readNode(instance, undefined)));
     return nodes.filter((n): n is ClusterNode => n !== undefined);
   }
 
@@ -97,7 +87,36 @@ export class ClusterReader extends EventEmitter {
     return this.client.close();
   }
 
-  private readonly onEvent = (_e: ZkEvent): void => this.schedule();
+  /** The children of nodesPath ([] while it does not exist, watching for it to appear). */
+  private async children(watch: ((e: ZkEvent) => void) | undefined): Promise<string[]> {
+    try {
+      return await this.client.getChildren(this.o.nodesPath, watch);
+    } catch (err) {
+      if (zkCode(err) !== 'NO_NODE') throw err;
+      if (watch) await this.client.exists(this.o.nodesPath, watch);
+      return [];
+    }
+  }
+
+  /** One node's record, or undefined when it went away between the list and the read. */
+  private async readNode(instance: string, watch: ((e: ZkEvent) => void) | undefined): Promise<ClusterNode | undefined> {
+    try {
+      const { data } = await this.client.getData(`${this.o.nodesPath}/${instance}`, watch);
+      const r = decodeRecord(data);
+      return 'record' in r ? { instance, record: r.record } : { instance, error: r.error };
+    } catch (err) {
+      if (zkCode(err) === 'NO_NODE') return undefined;
+      throw err;
+    }
+  }
+
+  private readonly onEvent = (e: ZkEvent): void => {
+    const instance = e.path.startsWith(`${this.o.nodesPath}/`) ? e.path.slice(this.o.nodesPath.length + 1) : undefined;
+    if (instance && e.type === 'deleted') this.view.delete(instance);
+    else if (instance) this.dirty.nodes.add(instance);
+    else this.dirty.children = true;
+    this.schedule();
+  };
 
   private schedule(): void {
     if (this.timer || !this.watching) return;
@@ -105,6 +124,30 @@ export class ClusterReader extends EventEmitter {
       this.timer = undefined;
       void this.refresh();
     }, SETTLE_MS);
+  }
+
+  /** Reads what is dirty, re-arming exactly the watches that fired. */
+  private async update(): Promise<void> {
+    const { children, all, nodes } = this.dirty;
+    this.dirty = { children: false, all: false, nodes: new Set() };
+    try {
+      if (children || all) {
+        const names = new Set(await this.children(this.onEvent));
+        for (const known of this.view.keys()) if (!names.has(known)) this.view.delete(known);
+        for (const name of names) if (all || !this.view.has(name)) nodes.add(name);
+      }
+      await Promise.all(
+        [...nodes].map(async (instance) => {
+          const node = await this.readNode(instance, this.onEvent);
+          if (node) this.view.set(instance, node);
+          else this.view.delete(instance);
+        }),
+      );
+    } catch (err) {
+      // read it all again next time: which watches were re-armed is unknown
+      this.dirty = { children: true, all: true, nodes: new Set() };
+      throw err;
+    }
   }
 
   private async refresh(): Promise<void> {
@@ -118,7 +161,8 @@ export class ClusterReader extends EventEmitter {
         this.again = false;
         if (this.client.state !== 'connected') return; // the reconnect schedules the next read
         try {
-          this.emit('change', await this.read());
+          await this.update();
+          this.emit('change', [...this.view.values()].sort((a, b) => (a.instance < b.instance ? -1 : 1)));
         } catch (err) {
           this.emit('warning', err);
           setTimeout(() => this.schedule(), 1000).unref();

@@ -142,3 +142,36 @@ test('cluster watch keeps following across a ZooKeeper restart', async (t) => {
   proc.kill('SIGTERM');
   t.is(await exited, 0);
 });
+
+test('watch reads only what changed: 20 nodes updating once each cost about 20 reads, not 20 × 20', async (t) => {
+  const { ClusterReader } = await import('./_zk.mjs');
+  const { silentLogger } = await import('../../dist/lib/log.js');
+  const { fourLetter } = await import('../helpers/zookeeper.mjs');
+  const zk = await startZookeeper(t); // its own: the packet count is this test's alone
+  const obs = await observer(t, zk.connect);
+  await obs.mkdirp('/w/nodes');
+  for (let i = 0; i < 20; i++) await obs.create(`/w/nodes/n${i}`, JSON.stringify(record(`n${i}`, 1)));
+  const reader = new ClusterReader({ connect: zk.connect, nodesPath: '/w/nodes', log: silentLogger() });
+  t.teardown(() => reader.close());
+  let view = [];
+  reader.on('change', (nodes) => (view = nodes));
+  reader.watch();
+  await waitFor(() => view.length === 20, { what: 'the first view' });
+  const received = async () => Number(/Received: (\d+)/.exec(await fourLetter(zk.port, 'srvr'))[1]);
+  const before = await received();
+  for (let i = 0; i < 20; i++) {
+    await obs.setData(`/w/nodes/n${i}`, JSON.stringify(record(`n${i}`, 2)));
+    // each change its own event, as nodes update their records independently
+    await waitFor(() => view.find((n) => n.instance === `n${i}`)?.record.services.length === 2, { what: `n${i} updated` });
+  }
+  const packets = (await received()) - before;
+  // 20 setData of ours + 20 getData of the reader + a few pings and srvr; a re-read of the
+  // whole fleet per change would be 20 × 21
+  t.true(packets <= 60, `${packets} packets for 20 updates`);
+  t.is(view.length, 20);
+  // a node that goes and comes is seen going and coming
+  await obs.remove('/w/nodes/n3');
+  await waitFor(() => view.length === 19, { what: 'n3 gone' });
+  await obs.create('/w/nodes/n3', JSON.stringify(record('n3', 5)));
+  await waitFor(() => view.find((n) => n.instance === 'n3')?.record.services.length === 5, { what: 'n3 back' });
+});
