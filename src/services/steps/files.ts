@@ -7,8 +7,6 @@ import type { ServiceSpec } from '../spec.js';
 import { isWithin } from './command.js';
 import { download } from './download.js';
 
-const MAX_FILE_BYTES = 64 * 1024 * 1024;
-
 /** Checks that every `files` entry stays inside the artifact and the runtime dir (400 at create). */
 export function checkFilePaths(files: ServiceSpec['files'], softwareDir: string): void {
   files.forEach((f, i) => {
@@ -32,6 +30,8 @@ export async function copyFiles(o: {
   softwareDir: string;
   runtimeDir: string;
   env: Record<string, string>;
+  /** Largest `url` download (limits.artifactMaxBytes). */
+  maxBytes: number;
   log: Logger;
 }): Promise<void> {
   // each resolved once, at the point it is first needed (after the first mkdir, at the first `from`)
@@ -59,7 +59,7 @@ export async function copyFiles(o: {
       mode = (await fs.stat(real)).mode & 0o755;
       await fs.copyFile(real, tmp);
     } else {
-      await download(f.url!, tmp, { maxBytes: MAX_FILE_BYTES, what: `files[${i}].url`, log: o.log });
+      await download(f.url!, tmp, { maxBytes: o.maxBytes, what: `files[${i}].url`, log: o.log });
     }
     if (f.template) {
       const text = await fs.readFile(tmp, 'utf8');

@@ -21,7 +21,7 @@ export async function prepareFirstStart(o: {
   log: Logger;
 }): Promise<void> {
   const pristine = await isPristine(o.runtimeDir);
-  await copyFiles({ files: o.spec.files, softwareDir: o.softwareDir, runtimeDir: o.runtimeDir, env: o.env, log: o.log });
+  await copyFiles({ files: o.spec.files, softwareDir: o.softwareDir, runtimeDir: o.runtimeDir, env: o.env, maxBytes: o.limits.artifactMaxBytes, log: o.log });
   if (o.spec.restore) {
     if (pristine) await restoreState(o.spec.restore, o.runtimeDir, o.limits, o.log);
     else o.log.info({ coordinate: o.spec.coordinate }, 'runtime dir is not empty: restore skipped');
