@@ -30,6 +30,13 @@ export interface GetResponse {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 
+/**
+ * Less than this in a whole body window is no progress: a server that drips a byte a
+ * second is never silent for long, so silence alone would let it hold an install forever.
+ * 16 KiB a minute (the default window) is far below any real link.
+ */
+const MIN_PROGRESS_BYTES = 16 * 1024;
+
 /** A timeout: transient (a retry may find the server awake). */
 export class TimeoutError extends Error {
   readonly code = 'ETIMEDOUT';
@@ -82,8 +89,25 @@ function getOnce(url: URL, o: { signal: AbortSignal; headers: Record<string, str
       // whoever reads the body sees its error (a destroyed stream keeps it); until then
       // an error with no listener would be an uncaught exception
       res.on('error', () => undefined);
-      res.socket.setTimeout(o.timeouts.bodyMs, () => res.destroy(new TimeoutError(`${redactUrl(url.href)}: no data for ${o.timeouts.bodyMs} ms`)));
+      watchProgress(res, url, o.timeouts.bodyMs);
       resolve(res);
     });
   });
+}
+
+/**
+ * Fails the body when a window of `ms` brings less than MIN_PROGRESS_BYTES, unless the
+ * wait is ours: node:http pauses the socket while the reader is behind (a slow disk).
+ */
+function watchProgress(res: IncomingMessage, url: URL, ms: number): void {
+  const socket = res.socket;
+  let last = socket.bytesRead;
+  const timer = setInterval(() => {
+    const read = socket.bytesRead;
+    const ours = res.readableLength > 0 || socket.isPaused();
+    if (!ours && read - last < MIN_PROGRESS_BYTES) res.destroy(new TimeoutError(`${redactUrl(url.href)}: less than ${MIN_PROGRESS_BYTES} bytes in ${ms} ms`));
+    last = read;
+  }, ms);
+  timer.unref();
+  res.once('close', () => clearInterval(timer));
 }
