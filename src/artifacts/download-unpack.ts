@@ -59,12 +59,10 @@ class OutsideTail extends Error {}
 /**
  * The central directory from a suffix range request, before the body: with it, entries
  * are unpacked as soon as the download has passed them, instead of after it. Anything
- * unusual (no range support, a directory larger than the tail, symlinks, whose targets are
- * entry data) answers undefined and the install takes the plain path.
+ * unusual (a directory larger than the tail, symlinks, whose targets are entry data)
+ * answers undefined and the install takes the plain path.
  */
-async function headStart(fetcher: Fetcher, url: string, o: DownloadUnpackOptions) {
-  const tail = await fetcher.tail(url, TAIL_BYTES, o.signal);
-  if (!tail) return undefined;
+async function headStart(tail: { total: number; start: number; data: Buffer }, o: DownloadUnpackOptions) {
   const read = async (pos: number, len: number): Promise<Buffer> => {
     const at = pos - tail.start;
     if (at < 0 || at + len > tail.data.length) throw new OutsideTail();
@@ -88,9 +86,11 @@ async function headStart(fetcher: Fetcher, url: string, o: DownloadUnpackOptions
  * directory the early unpack followed, or the unpack is redone from the file.
  */
 export async function downloadAndUnpack(fetcher: Fetcher, url: string, archive: string, root: string, o: DownloadUnpackOptions): Promise<Fetched | undefined> {
-  const early = await headStart(fetcher, url, o);
+  const probe = await fetcher.probe(url, TAIL_BYTES, o.signal);
+  const early = probe && 'tail' in probe ? await headStart(probe.tail, o) : undefined;
   if (!early) {
-    const download = await fetcher.download(url, archive, o);
+    // a server that ignored Range sent the whole archive: that answer is the download
+    const download = await fetcher.download(url, archive, { ...o, first: probe && 'whole' in probe ? probe.whole : undefined });
     if (!download) return undefined;
     return { download, streamed: false, finish: () => unpack(archive, root, o), abandon: async () => undefined };
   }

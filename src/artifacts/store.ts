@@ -84,6 +84,8 @@ export class ArtifactStore extends EventEmitter {
       log: o.log,
       timeouts: { ...DEFAULT_TIMEOUTS, ...o.timeouts },
       retry: { ...DEFAULT_RETRY, ...o.retry },
+      // the archive itself: a repository cannot fill the disk with an endless body
+      maxBytes: o.limits.artifactMaxBytes,
     });
   }
 

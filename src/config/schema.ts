@@ -69,6 +69,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Artifact, `files[].url` and `restore.url` downloads. */
+    downloads: z
+      .object({
+        connectTimeoutMs: z.number().int().positive().default(10000),
+        /** From the connection to the response headers. */
+        headersTimeoutMs: z.number().int().positive().default(30000),
+        /** Longest silence while a body flows: a server that drips a byte now and then fails here. */
+        idleTimeoutMs: z.number().int().positive().default(60000),
+      })
+      .strict()
+      .prefault({}),
     ports: z
       .object({
         from: z.number().int().min(1).max(65535).default(20000),

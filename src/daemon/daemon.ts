@@ -58,6 +58,7 @@ export class Daemon {
       prefix: config.prefix,
       repositories: config.repositories,
       limits: config.limits,
+      timeouts: { connectMs: config.downloads.connectTimeoutMs, headersMs: config.downloads.headersTimeoutMs, bodyMs: config.downloads.idleTimeoutMs },
       log: this.log.child({ component: 'artifacts' }),
       metrics: this.metrics,
     });
