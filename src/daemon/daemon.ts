@@ -54,11 +54,12 @@ export class Daemon {
     this.lock = PrefixLock.acquire(path.join(config.prefix, 'state'));
     this.log.info({ prefix: config.prefix, instance, version }, 'nodee starting');
 
+    const downloadTimeouts = { connectMs: config.downloads.connectTimeoutMs, headersMs: config.downloads.headersTimeoutMs, bodyMs: config.downloads.idleTimeoutMs };
     this.store = new ArtifactStore({
       prefix: config.prefix,
       repositories: config.repositories,
       limits: config.limits,
-      timeouts: { connectMs: config.downloads.connectTimeoutMs, headersMs: config.downloads.headersTimeoutMs, bodyMs: config.downloads.idleTimeoutMs },
+      timeouts: downloadTimeouts,
       log: this.log.child({ component: 'artifacts' }),
       metrics: this.metrics,
     });
@@ -68,6 +69,7 @@ export class Daemon {
       ports: config.ports,
       logs: config.logs,
       limits: config.limits,
+      downloadTimeouts,
       log: this.log.child({ component: 'services' }),
       metrics: this.metrics,
       artifacts: this.store,

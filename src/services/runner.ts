@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { NodeeError, messageOf } from '../lib/errors.js';
+import type { FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../lib/log.js';
 import { isSameProcess } from '../lib/proc.js';
@@ -23,6 +24,7 @@ export interface RunnerDeps {
   log: Logger;
   artifacts: { installedPath(id: string): string | undefined };
   limits: Config['limits'];
+  downloadTimeouts: FetchTimeouts;
   rotator: LogRotator;
   namespace: SoftwareNamespace | undefined;
   metrics: ServiceMetrics;
@@ -280,7 +282,8 @@ export class ServiceRunner {
     await ensureRuntimeDir(this.paths, this.user, this.deps.log);
     if (!this.record.prepared) {
       const { coordinate, files, restore } = spec;
-      const job = { coordinate, files, restore, softwareDir, runtimeDir: this.runtimeDir, env, limits: this.deps.limits };
+      const { limits, downloadTimeouts } = this.deps;
+      const job = { coordinate, files, restore, softwareDir, runtimeDir: this.runtimeDir, env, limits, downloadTimeouts };
       await prepareFirstStart(job, this.user, this.deps.log);
       this.commit('starting', { prepared: true });
     }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_TIMEOUTS, type FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/schema.js';
 import { NodeeError, errnoOf, messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
@@ -31,6 +32,8 @@ export interface SupervisorOptions {
   logs: Config['logs'];
   /** Bounds a `restore` archive like an artifact. */
   limits: Config['limits'];
+  /** `files[].url` and `restore.url` wait like artifact downloads (config `downloads`). */
+  downloadTimeouts?: FetchTimeouts;
   log: Logger;
   metrics: Registry;
   artifacts: { installedPath(id: string): string | undefined };
@@ -290,6 +293,7 @@ export class Supervisor extends EventEmitter {
       log: this.log,
       artifacts: this.o.artifacts,
       limits: this.o.limits,
+      downloadTimeouts: this.o.downloadTimeouts ?? DEFAULT_TIMEOUTS,
       rotator: this.rotator,
       namespace: this.namespace,
       metrics: this.metricSet,

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, Fetcher } from '../../artifacts/index.js';
+import { DEFAULT_RETRY, Fetcher, type FetchTimeouts } from '../../artifacts/index.js';
 import { NodeeError, isNodeeError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 
@@ -12,10 +12,10 @@ import type { Logger } from '../../lib/log.js';
 export async function download(
   url: string,
   dest: string,
-  o: { sha256?: string | undefined; maxBytes: number; what: string; log: Logger },
+  o: { sha256?: string | undefined; maxBytes: number; timeouts: FetchTimeouts; what: string; log: Logger },
 ): Promise<void> {
   // downloads happen once per service, before its first start: no connection pool to keep
-  const fetcher = new Fetcher({ log: o.log, timeouts: DEFAULT_TIMEOUTS, retry: DEFAULT_RETRY, maxBytes: o.maxBytes });
+  const fetcher = new Fetcher({ log: o.log, timeouts: o.timeouts, retry: DEFAULT_RETRY, maxBytes: o.maxBytes });
   try {
     const got = await fetcher.download(url, dest, { signal: new AbortController().signal, hashes: ['sha256'], onProgress: () => undefined });
     if (!got) throw new NodeeError('BAD_REQUEST', `${o.what}: ${url} was not found`);

@@ -74,7 +74,7 @@ async function fetchFile(url: string, dir: string, job: PrepareJob, what: string
   const tmp = path.join(dir, `.nodee-${randomBytes(6).toString('hex')}.download`);
   await (await fs.open(tmp, CREATE_FLAGS, FILE_MODE)).close();
   try {
-    await download(url, tmp, { maxBytes: job.limits.artifactMaxBytes, what, log });
+    await download(url, tmp, { maxBytes: job.limits.artifactMaxBytes, timeouts: job.downloadTimeouts, what, log });
     return await fs.readFile(tmp);
   } finally {
     await fs.rm(tmp, { force: true });

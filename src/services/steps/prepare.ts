@@ -1,3 +1,4 @@
+import type { FetchTimeouts } from '../../artifacts/index.js';
 import type { Config } from '../../config/index.js';
 import { NodeeError, errnoOf, isNodeeError, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
@@ -17,6 +18,7 @@ export interface PrepareJob {
   runtimeDir: string;
   env: Record<string, string>;
   limits: Config['limits'];
+  downloadTimeouts: FetchTimeouts;
 }
 
 /**
@@ -48,6 +50,6 @@ export async function prepareHere(job: PrepareJob, log: Logger): Promise<void> {
   const pristine = await isPristine(job.runtimeDir);
   await copyFiles(job, log);
   if (!job.restore) return;
-  if (pristine) await restoreState(job.restore, job.runtimeDir, job.limits, log);
+  if (pristine) await restoreState(job, log);
   else log.info({ coordinate: job.coordinate }, 'runtime dir is not empty: restore skipped');
 }

@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { removeTree, unpack } from '../../artifacts/index.js';
-import type { Config } from '../../config/index.js';
 import type { Logger } from '../../lib/log.js';
-import type { ServiceSpec } from '../spec.js';
+import type { PrepareJob } from './prepare.js';
 import { download } from './download.js';
 
 /** Names the restore works under inside the runtime dir; isPristine() does not count them. */
@@ -15,17 +14,14 @@ export const RESTORE_STAGING = '.nodee-restore';
  * refused). Runs as the runtime dir's owner (prepare.ts), so it stages inside the runtime
  * dir: a failed restore leaves it as empty as it was, and repeating the step starts over.
  */
-export async function restoreState(
-  restore: NonNullable<ServiceSpec['restore']>,
-  runtimeDir: string,
-  limits: Config['limits'],
-  log: Logger,
-): Promise<void> {
+export async function restoreState(job: PrepareJob, log: Logger): Promise<void> {
+  const { runtimeDir, limits } = job;
+  const restore = job.restore!;
   const staging = path.join(runtimeDir, RESTORE_STAGING);
   const archive = `${staging}.zip`;
   await fs.rm(staging, { recursive: true, force: true });
   try {
-    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: limits.artifactMaxBytes, what: 'restore.url', log });
+    await download(restore.url, archive, { sha256: restore.sha256, maxBytes: limits.artifactMaxBytes, timeouts: job.downloadTimeouts, what: 'restore.url', log });
     await unpack(archive, staging, { maxBytes: limits.artifactMaxBytes, maxFiles: limits.artifactMaxFiles });
     // the unpacker writes read-only trees (artifacts are immutable); state is the service's to change
     await makeWritable(staging);
