@@ -71,6 +71,8 @@ export class ArtifactStore extends EventEmitter {
   private readonly removing = new Map<string, Promise<void>>();
   private readonly aborter = new AbortController();
   private inUse: (id: string) => boolean = () => false;
+  /** list()'s answer while `records` is unchanged. */
+  private listed: Artifact[] | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly o: ArtifactStoreOptions) {
@@ -123,7 +125,7 @@ export class ArtifactStore extends EventEmitter {
             const { mtime } = await fs.stat(dir);
             record = { sha256: null, source: null, installedAt: mtime.toISOString(), ...(await measureTree(dir)) };
           }
-          this.records.set(c.id, record);
+          this.setRecord(c.id, record);
         }
       }
     }
@@ -185,10 +187,22 @@ export class ArtifactStore extends EventEmitter {
   }
 
   /** Installed artifacts only, by id. */
+  /** The one way `records` changes, so list()'s cached answer is dropped with it. */
+  private setRecord(id: string, record: ArtifactRecord): void {
+    this.records.set(id, record);
+    this.listed = undefined;
+  }
+
+  private deleteRecord(id: string): void {
+    this.records.delete(id);
+    this.listed = undefined;
+  }
+
+  /** Installed artifacts by id; kept until the next install or removal (every publish lists them). */
   list(): Artifact[] {
-    return [...this.records.entries()]
+    return (this.listed ??= [...this.records.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([id, record]) => this.toArtifact(parseArtifactId(id), record));
+      .map(([id, record]) => this.toArtifact(parseArtifactId(id), record)));
   }
 
   installedPath(id: string): string | undefined {
@@ -203,7 +217,7 @@ export class ArtifactStore extends EventEmitter {
     const record = this.records.get(c.id);
     if (!record) throw new NodeeError('ARTIFACT_NOT_FOUND', `${c.id} is not installed`);
     if (this.inUse(c.id)) throw new NodeeError('ARTIFACT_IN_USE', `${c.id} is used by a service; remove the service first`);
-    this.records.delete(c.id);
+    this.deleteRecord(c.id);
     const removal = this.runRemove(c, record);
     this.removing.set(c.id, removal);
     try {
@@ -232,7 +246,7 @@ export class ArtifactStore extends EventEmitter {
       await fs.chmod(dir, 0o700);
       await fs.rename(dir, path.join(trash, 'root'));
     } catch (err) {
-      this.records.set(c.id, record);
+      this.setRecord(c.id, record);
       await removeTree(trash);
       throw err;
     }
@@ -297,7 +311,7 @@ export class ArtifactStore extends EventEmitter {
       throw err;
     }
     this.pending.delete(c.id);
-    this.records.set(c.id, record);
+    this.setRecord(c.id, record);
     await fs.chmod(dir, dirMode(undefined));
     await fsyncDir(path.dirname(dir));
   }
