@@ -10,6 +10,7 @@ export const USAGE = `usage: nodee service <verb> ...
   show COORDINATE                        one service, with its spec
   start COORDINATE                       start an existing service
   start --spec FILE.json|yaml            create and start a service from a ServiceSpec
+                                         (a list of specs, or {services: [...]}, starts them all)
   start COORDINATE ARTIFACT [--env K=V]... [--port NAME]... [--user USER]
         [--restart always|on-failure|never] [-- COMMAND ARGS...]
   stop|restart|drain COORDINATE
@@ -69,7 +70,16 @@ async function start(args: string[], ctx: CliContext): Promise<number> {
   let service: Service;
   if (specFile) {
     if (a.positional.length) throw new UsageError('start --spec takes no other arguments');
-    service = await ctx.api.request<Service>('POST', '/v1/services', readSpec(specFile));
+    const spec = readSpec(specFile);
+    // a file of many specs (a list, or {"services": [...]}) is one batch request
+    const many = Array.isArray(spec) ? spec : (spec as { services?: unknown })?.services;
+    if (Array.isArray(many)) {
+      const { services } = await ctx.api.request<{ services: Service[] }>('POST', '/v1/services', { services: many });
+      if (ctx.json) ctx.out.write(`${JSON.stringify({ services }, null, 2)}\n`);
+      else ctx.out.write(table([['COORDINATE', 'STATE', 'PID', 'ARTIFACT'], ...services.map((s) => [s.coordinate, s.state, String(s.pid ?? '-'), s.artifact])]));
+      return 0;
+    }
+    service = await ctx.api.request<Service>('POST', '/v1/services', spec);
   } else if (a.positional.length === 1 && a.rest.length === 0 && Object.keys(a.options).length === 0) {
     service = await ctx.api.request<Service>('POST', `/v1/services/${encodeURIComponent(a.positional[0]!)}/start`);
   } else if (a.positional.length === 2) {

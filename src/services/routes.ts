@@ -20,6 +20,13 @@ export function serviceRoutes(sup: Supervisor): Router {
   router.post('/', async (ctx) => {
     const body = (ctx.request as unknown as { body?: unknown }).body;
     if (body === undefined) throw new NodeeError('BAD_REQUEST', 'a ServiceSpec JSON body is required');
+    if (isBatch(body)) {
+      const { services, failure } = await sup.createMany(body.services);
+      // what was created exists and runs: it is named next to the error, never lost
+      ctx.status = failure ? failure.status : 201;
+      ctx.body = failure ? { error: { code: failure.code, message: failure.message }, services } : { services };
+      return;
+    }
     ctx.status = 201;
     ctx.body = await sup.create(body);
   });
@@ -69,6 +76,11 @@ export function serviceRoutes(sup: Supervisor): Router {
   });
 
   return router;
+}
+
+/** `{"services": [...]}` without a coordinate of its own: the batch form of POST /v1/services. */
+function isBatch(body: unknown): body is { services: unknown } {
+  return typeof body === 'object' && body !== null && 'services' in body && !('coordinate' in body);
 }
 
 function single(v: string | string[] | undefined, name: string): string | undefined {

@@ -16,7 +16,7 @@ import { serviceMetrics, type ServiceMetrics } from './metrics.js';
 import { PortPool } from './ports.js';
 import { RecordDir } from './record-store.js';
 import { ServiceRunner } from './runner.js';
-import { parseSpec } from './spec.js';
+import { parseSpec, type ParsedSpec } from './spec.js';
 import { ALL_STATES, type ServiceRecord } from './state.js';
 import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
@@ -25,6 +25,10 @@ import { purgeRuntimeDir } from './steps/runtime-dir.js';
 import { SoftwareNamespace } from './steps/isolation.js';
 import { resolveUser } from './steps/user.js';
 import type { Service, ServiceState } from './types.js';
+
+/** Most services one POST may create, and how many of them are created at once. */
+const MAX_BATCH = 1000;
+const BATCH_WIDTH = 8;
 
 export interface SupervisorOptions {
   prefix: string;
@@ -101,8 +105,54 @@ export class Supervisor extends EventEmitter {
   }
 
   async create(input: unknown): Promise<Service> {
+    return this.createParsed(parseSpec(input));
+  }
+
+  /**
+   * Many services in one request (`{"services": [spec, ...]}`), as a deployment script
+   * would POST them one by one, minus the round trips. Every spec is validated first, so a
+   * bad one starts nothing (400 naming `services[i]`). Then they are created a few at a
+   * time; after the first failure no new one is begun. The services created are kept (they
+   * run) and returned with the failure, so the caller knows exactly what exists.
+   */
+  async createMany(inputs: unknown): Promise<{ services: Service[]; failure?: NodeeError }> {
+    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH) {
+      throw new NodeeError('BAD_REQUEST', `services: must be a list of 1 to ${MAX_BATCH} ServiceSpecs`);
+    }
+    const specs = inputs.map((input, i) => {
+      try {
+        return parseSpec(input);
+      } catch (err) {
+        throw new NodeeError('BAD_REQUEST', `services[${i}]: ${messageOf(err)}`);
+      }
+    });
+    const seen = new Set<string>();
+    for (const [i, s] of specs.entries()) {
+      if (seen.has(s.coordinate)) throw new NodeeError('BAD_REQUEST', `services[${i}]: coordinate ${s.coordinate} is given twice`);
+      seen.add(s.coordinate);
+    }
+    const created: (Service | undefined)[] = [];
+    let failure: NodeeError | undefined;
+    let next = 0;
+    const worker = async () => {
+      while (next < specs.length && !failure) {
+        const i = next++;
+        const spec = specs[i]!;
+        try {
+          created[i] = await this.createParsed(spec);
+        } catch (err) {
+          const e = err instanceof NodeeError ? err : new NodeeError('INTERNAL', messageOf(err));
+          failure ??= new NodeeError(e.code, `services[${i}] (${spec.coordinate}): ${e.message}`, { cause: err });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_WIDTH, specs.length) }, worker));
+    const services = created.filter((s): s is Service => s !== undefined);
+    return failure ? { services, failure } : { services };
+  }
+
+  private async createParsed(parsed: ParsedSpec): Promise<Service> {
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no new service may start');
-    const parsed = parseSpec(input);
     const coordinate = parsed.coordinate;
     if (this.runners.has(coordinate) || this.creating.has(coordinate)) {
       throw new NodeeError('SERVICE_EXISTS', `service ${coordinate} already exists`);
