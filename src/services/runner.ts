@@ -120,6 +120,11 @@ export class ServiceRunner {
     };
   }
 
+  /** The spec's user as create just resolved it, so the first launch does not resolve it again. */
+  knowUser(user: RunAs): void {
+    this.user = user;
+  }
+
   /** Writes the record as it is now and resolves once it is on disk (STATE_WRITE_FAILED if not). */
   persisted(): Promise<void> {
     this.file.save(this.record);

@@ -23,7 +23,7 @@ import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { checkFilePaths } from './steps/files.js';
 import { purgeRuntimeDir } from './steps/runtime-dir.js';
 import { SoftwareNamespace } from './steps/isolation.js';
-import { resolveUser } from './steps/user.js';
+import { resolveUser, type RunAs } from './steps/user.js';
 import type { Service, ServiceState } from './types.js';
 
 /** Most services one POST may create, and how many of them are created at once. */
@@ -188,7 +188,8 @@ export class Supervisor extends EventEmitter {
         prepared: false,
         createdAt: new Date().toISOString(),
       };
-      runner = this.newRunner(record);
+      // the user was just resolved for the checks above: the first launch need not ask NSS again
+      runner = this.newRunner(record, user);
       // the record is on disk before any process exists: a 201 is never for a service a restart forgets
       await runner.persisted();
       const service = await runner.start();
@@ -337,7 +338,7 @@ export class Supervisor extends EventEmitter {
     return runner;
   }
 
-  private newRunner(record: ServiceRecord): ServiceRunner {
+  private newRunner(record: ServiceRecord, user?: RunAs): ServiceRunner {
     const coordinate = record.spec.coordinate;
     const runner = new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
       log: this.log,
@@ -352,6 +353,7 @@ export class Supervisor extends EventEmitter {
         this.changed();
       },
     });
+    if (user) runner.knowUser(user);
     this.runners.set(coordinate, runner);
     this.order = undefined;
     return runner;
