@@ -14,12 +14,15 @@ import { consolePage } from './console-page.js';
 import { errorMiddleware } from './error-middleware.js';
 import { jsonBody } from './json-body.js';
 import { nodeRoutes, type NodeControl } from './node-routes.js';
+import { requestGuard } from './request-guard.js';
 
 export interface ApiServerOptions {
   listen: string;
   tls?: { cert: string; key: string } | undefined;
   token?: string | undefined;
   bodyLimitBytes: number;
+  /** Extra host names clients may address the API by (api.allowedHosts). */
+  allowedHosts?: readonly string[] | undefined;
   log: Logger;
   metrics: Registry;
   node: NodeControl;
@@ -28,9 +31,9 @@ export interface ApiServerOptions {
 }
 
 /**
- * The REST API and web console. Every request passes, in this order: the bearer token
- * when one is configured (401; not GET /healthz, /metrics, /), the JSON body parser
- * (413/400), then the routes.
+ * The REST API and web console. Every request passes, in this order: the Host/Origin
+ * guard (421/403; not /healthz), the bearer token when one is configured (401; not
+ * GET /healthz, /metrics, /), the JSON body parser (415/413/400), then the routes.
  */
 export class ApiServer {
   private readonly server: http.Server;
@@ -115,6 +118,7 @@ function buildApp(options: ApiServerOptions, log: Logger): Koa {
   });
   app.use(errorMiddleware(log));
 
+  app.use(requestGuard({ listenHost: splitHostPort(options.listen).host, tls: options.tls !== undefined, allowedHosts: options.allowedHosts ?? [] }));
   // before any route, open ones included: what is open is decided by auth's own allow-list
   if (options.token) app.use(bearerAuth(options.token));
   app.use(jsonBody(options.bodyLimitBytes));
