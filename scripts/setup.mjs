@@ -36,6 +36,7 @@ if (process.argv.includes('--test')) {
     [['unshare', ['--version']], 'util-linux'],
     [['supervisord', ['--version']], 'supervisor'],
     [['systemd-analyze', ['--version']], 'systemd'],
+    [['chromium', ['--version']], 'chromium'], // the API's cross-site attack tests
   ];
   const missing = needs.filter(([[cmd, args]]) => !has(cmd, args)).map(([, pkg]) => pkg);
   if (missing.length) {

@@ -3,12 +3,24 @@ import type { Context, Next } from 'koa';
 import { NodeeError } from '../lib/errors.js';
 
 /**
- * Bearer-token check for /v1. Both sides are hashed first so the comparison is
- * constant-time whatever the lengths; the token never appears in a log or an error.
+ * The only requests that need no token, compared with the raw request path exactly as it
+ * arrived. Everything else needs it, whatever the router would make of the path: the
+ * router is lenient (case, trailing slash) and capabilities may add routes anywhere, so
+ * authentication is an allow-list of what is open, never a guess at what is protected.
+ * (The console is one self-contained page; when it grows static assets, list them here.)
+ */
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/']);
+
+/**
+ * Bearer-token check for every request but GET/HEAD of OPEN_PATHS, 404s included (an
+ * unknown path does not reveal the API's shape). Both sides are hashed first so the
+ * comparison is constant-time whatever the lengths; the token never appears in a log or an
+ * error.
  */
 export function bearerAuth(token: string) {
   const expected = digest(token);
   return async (ctx: Context, next: Next): Promise<void> => {
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && OPEN_PATHS.has(ctx.path)) return next();
     const header = ctx.get('authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match || !timingSafeEqual(digest(match[1] as string), expected)) {

@@ -1,6 +1,7 @@
 import type { Context, Next } from 'koa';
 import { NodeeError, isNodeeError, type ErrorCode } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { hasBody } from './json-body.js';
 
 /** koa's own HTTP errors (from ctx.throw or router.allowedMethods) carry a status. */
 const statusCodes: Record<number, ErrorCode> = {
@@ -29,6 +30,10 @@ export function errorMiddleware(log: Logger) {
       ctx.status = e.status;
       ctx.body = { error: { code: e.code, message: e.message } };
       if (e.code === 'UNAUTHORIZED') ctx.set('WWW-Authenticate', 'Bearer');
+      // Refused before its body was read (401, 403, 415, 421...): rather than read and
+      // discard a body we never wanted, end the exchange after the answer, so a keep-alive
+      // client neither hangs nor has its leftover bytes parsed as a next request.
+      if (hasBody(ctx) && !ctx.req.readableEnded) ctx.set('Connection', 'close');
     }
   };
 }

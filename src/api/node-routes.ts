@@ -11,7 +11,8 @@ export interface NodeControl {
 
 /** /v1/status, /v1/drain, /v1/undrain (contract: REST API). */
 export function nodeRoutes(node: NodeControl): Router {
-  const router = new Router();
+  // case-sensitive and strict: /V1/status or /v1/status/ are 404, one spelling per route
+  const router = new Router({ sensitive: true, strict: true });
   router.get('/v1/status', async (ctx) => {
     ctx.body = await node.status();
   });

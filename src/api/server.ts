@@ -14,12 +14,15 @@ import { consolePage } from './console-page.js';
 import { errorMiddleware } from './error-middleware.js';
 import { jsonBody } from './json-body.js';
 import { nodeRoutes, type NodeControl } from './node-routes.js';
+import { requestGuard } from './request-guard.js';
 
 export interface ApiServerOptions {
   listen: string;
   tls?: { cert: string; key: string } | undefined;
   token?: string | undefined;
   bodyLimitBytes: number;
+  /** Extra host names clients may address the API by (api.allowedHosts). */
+  allowedHosts?: readonly string[] | undefined;
   log: Logger;
   metrics: Registry;
   node: NodeControl;
@@ -28,8 +31,9 @@ export interface ApiServerOptions {
 }
 
 /**
- * The REST API and web console. `/healthz`, `/metrics` and `/` are open; everything
- * under /v1 needs the bearer token when one is configured.
+ * The REST API and web console. Every request passes, in this order: the Host/Origin
+ * guard (421/403; not /healthz), the bearer token when one is configured (401; not
+ * GET /healthz, /metrics, /), the JSON body parser (415/413/400), then the routes.
  */
 export class ApiServer {
   private readonly server: http.Server;
@@ -114,7 +118,13 @@ function buildApp(options: ApiServerOptions, log: Logger): Koa {
   });
   app.use(errorMiddleware(log));
 
-  const open = new Router();
+  app.use(requestGuard({ listenHost: splitHostPort(options.listen).host, tls: options.tls !== undefined, allowedHosts: options.allowedHosts ?? [] }));
+  // before any route, open ones included: what is open is decided by auth's own allow-list
+  if (options.token) app.use(bearerAuth(options.token));
+  app.use(jsonBody(options.bodyLimitBytes));
+
+  // exact paths: /HEALTHZ or /metrics/ are 404, not another spelling of an open route
+  const open = new Router({ sensitive: true, strict: true });
   open.get('/healthz', (ctx) => {
     ctx.body = { ok: true };
   });
@@ -127,15 +137,7 @@ function buildApp(options: ApiServerOptions, log: Logger): Koa {
     ctx.set('Content-Security-Policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
     ctx.body = consolePage;
   });
-  app.use(open.routes());
-  app.use(open.allowedMethods({ throw: true }));
-
-  if (options.token) {
-    const auth = bearerAuth(options.token);
-    app.use((ctx, next) => (ctx.path.startsWith('/v1') ? auth(ctx, next) : next()));
-  }
-  app.use(jsonBody(options.bodyLimitBytes));
-  for (const router of [nodeRoutes(options.node), ...options.routers]) {
+  for (const router of [open, nodeRoutes(options.node), ...options.routers]) {
     app.use(router.routes());
     app.use(router.allowedMethods({ throw: true }));
   }

@@ -40,6 +40,8 @@ export const configSchema = z
         tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
         /** Largest request body accepted, in bytes. */
         bodyLimitBytes: z.number().int().positive().default(1024 * 1024),
+        /** More host names (Host header, any port) the API answers to, e.g. behind a reverse proxy. */
+        allowedHosts: z.array(z.string().regex(/^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/, 'must be a host name or address, without a port')).default([]),
       })
       .strict()
       .prefault({}),

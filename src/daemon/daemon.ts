@@ -82,6 +82,7 @@ export class Daemon {
       tls: config.api.tls,
       token,
       bodyLimitBytes: config.api.bodyLimitBytes,
+      allowedHosts: config.api.allowedHosts,
       log: this.log,
       metrics: this.metrics,
       node: {

@@ -81,7 +81,7 @@ test('an oversized body sent without a content-length is cut at the limit', asyn
     sock.on('data', (c) => (out += c));
     sock.on('close', () => resolve(out));
     sock.on('error', () => resolve(out));
-    sock.write('POST /v1/drain HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n');
+    sock.write(`POST /v1/drain HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
     const chunk = 'a'.repeat(4096);
     sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
     sock.write('0\r\n\r\n');
