@@ -32,7 +32,7 @@ function idOf(params: Record<string, string | undefined>): string {
 
 /** `/v1/artifacts…`: thin over the store; errors are NodeeErrors for the API's middleware. */
 export function artifactRoutes(store: ArtifactStore): Router {
-  const router = new Router({ prefix: '/v1/artifacts' });
+  const router = new Router({ prefix: '/v1/artifacts', sensitive: true });
 
   router.get('/', (ctx) => {
     ctx.body = { artifacts: store.list() };

@@ -6,7 +6,7 @@ import type { Supervisor } from './supervisor.js';
 
 /** /v1/services… (node drain is the node routes' job: they call drainNode()/undrainNode()). */
 export function serviceRoutes(sup: Supervisor): Router {
-  const router = new Router({ prefix: '/v1/services' });
+  const router = new Router({ prefix: '/v1/services', sensitive: true });
 
   router.get('/', (ctx) => {
     if (reveal(ctx.query.reveal)) {

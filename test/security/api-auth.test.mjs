@@ -84,4 +84,7 @@ test('routing is exact too: another spelling of a node route is 404 even with th
   }
   isError(t, await rawRequest(d.url, { method: 'POST', path: '/V1/drain', headers: auth }), 404, 'NOT_FOUND', 'POST /V1/drain');
   t.is((await rawRequest(d.url, { path: '/v1/status', headers: auth })).body.state, 'active');
+  // the capabilities' routers match case-sensitively as well
+  t.is((await rawRequest(d.url, { path: '/v1/services', headers: auth })).status, 200);
+  for (const p of ['/V1/services', '/v1/SERVICES', '/v1/Artifacts']) isError(t, await rawRequest(d.url, { path: p, headers: auth }), 404, 'NOT_FOUND', `GET ${p}`);
 });
