@@ -96,7 +96,8 @@ if (zk) say(`  node dist/cli.js cluster ls --config ${path.relative(root, config
 // The daemon runs in a process group of its own too, so exactly one signal reaches it (a
 // second would mean "now"), from here: stop the daemon first, so it can remove its znode,
 // then the ZooKeeper it registered in. The same on SIGINT (Ctrl-C), SIGTERM and SIGHUP.
-const daemon = spawn(process.execPath, [path.join(root, 'dist', 'cli.js'), 'daemon', '--config', configFile], { stdio: 'inherit', detached: true });
+const { DAEMON_NODE_FLAGS } = await import('../dist/daemon/node-flags.js');
+const daemon = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(root, 'dist', 'cli.js'), 'daemon', '--config', configFile], { stdio: 'inherit', detached: true });
 let stopping = false;
 const stop = (why) => {
   if (stopping) return;

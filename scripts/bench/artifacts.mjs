@@ -16,6 +16,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -112,7 +113,7 @@ async function startDaemon(prefix, repoUrl, daemons) {
     configFile,
     JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, repositories: [{ url: repoUrl + '/{groupId}/bench/{artifactId}/{version}/{artifactId}-{version}.zip', checksum: 'ignore' }] }),
   );
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODEE_LOG_LEVEL: 'info' } });
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODEE_LOG_LEVEL: 'info' } });
   daemons.push({ proc });
   let out = '';
   let err = '';

@@ -15,6 +15,7 @@ import { fakeStatus, fakeService, fakeArtifact } from '../../test/registry/_zk.m
 import registry from '../../dist/registry/index.js';
 import logMod from '../../dist/lib/log.js';
 import metricsMod from '../../dist/lib/metrics.js';
+import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 
 const require = createRequire(import.meta.url);
 const zookeeper = require('node-zookeeper-client');
@@ -223,7 +224,7 @@ async function main() {
     await writeFile(cfg, JSON.stringify({ prefix: path.join(dir, 'prefix'), instance: `d${i}`, api: { listen: '127.0.0.1:0' }, zookeeper: { connect: zk.connect, nodesPath: '/bench/daemons', sessionTimeoutMs: 4000 } }));
     seen = (await watchFor(obs.c, dp, 'NODE_CREATED')).seen;
     const t0 = now();
-    const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'dist', 'cli.js'), 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise((r) => proc.once('exit', r));
     t.teardown(async () => {
       if (proc.exitCode === null) {

@@ -13,6 +13,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -130,7 +131,7 @@ async function startNodee(name) {
   const prefix = path.join(work, `nodee-${name}`);
   const config = path.join(work, `nodee-${name}.yaml`);
   writeFileSync(config, JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, ports: { from: 30000, to: 39999 } }));
-  const proc = spawn(process.execPath, [CLI, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(() => {
     proc.kill('SIGKILL');
     killMarked(prefix);

@@ -3,6 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { loadConfig } from '../../dist/config/index.js';
+import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 import { ROOT } from '../helpers/daemon.mjs';
 import { freePort, waitFor } from '../helpers/tmp.mjs';
 
@@ -25,6 +26,9 @@ test('the systemd unit verifies and keeps services alive across daemon restarts'
   t.regex(text, /^KillMode=process$/m);
   t.regex(text, /^Restart=on-failure$/m);
   t.regex(text, /daemon --config \/etc\/nodee\/nodee\.yaml$/m);
+  // the daemon's node flags are on its command line, where V8 reads them
+  const exec = /^ExecStart=(.*)$/m.exec(text)[1].split(' ');
+  for (const flag of DAEMON_NODE_FLAGS) t.true(exec.indexOf(flag) > exec.indexOf('node') && exec.indexOf(flag) < exec.indexOf('daemon'), flag);
 });
 
 // both use the checkout's .local/ (one prefix, one daemon at a time): serial
