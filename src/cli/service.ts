@@ -15,7 +15,8 @@ export const USAGE = `usage: nodee service <verb> ...
         [--restart always|on-failure|never] [-- COMMAND ARGS...]
   stop|restart|drain COORDINATE
   remove COORDINATE [--purge]
-  logs COORDINATE [--stream stdout|stderr] [--tail N] [-f]
+  logs COORDINATE [--stream stdout|stderr|both] [--tail N] [-f]
+                                         (-f follows both streams, each line marked stdout| or stderr|)
 `;
 
 /** `nodee service …`: a thin client of /v1/services. */
@@ -174,13 +175,32 @@ async function remove(args: string[], ctx: CliContext): Promise<number> {
 async function logs(args: string[], ctx: CliContext): Promise<number> {
   const a = parseArgs(args, { values: ['stream', 'tail'], flags: ['follow'], aliases: { f: 'follow', n: 'tail' } });
   const coordinate = oneCoordinate(a.positional);
+  // following, an operator wants both streams as they happen; a dump stays one stream
+  const stream = stringOption(a, 'stream') ?? (a.options.follow ? 'both' : 'stdout');
+  if (!['stdout', 'stderr', 'both'].includes(stream)) throw new UsageError('--stream is stdout, stderr or both');
   const q = new URLSearchParams();
-  q.set('stream', stringOption(a, 'stream') ?? 'stdout');
   const tail = stringOption(a, 'tail') ?? (a.options.follow ? '10' : undefined);
   if (tail !== undefined) q.set('tail', tail);
   if (a.options.follow) q.set('follow', 'true');
-  const body = await ctx.api.stream(`/v1/services/${encodeURIComponent(coordinate)}/logs?${q}`);
-  for await (const chunk of body) ctx.out.write(chunk as Buffer);
+  const open = (name: string) => ctx.api.stream(`/v1/services/${encodeURIComponent(coordinate)}/logs?stream=${name}&${q}`);
+  if (stream !== 'both') {
+    for await (const chunk of await open(stream)) ctx.out.write(chunk as Buffer);
+    return 0;
+  }
+  // both: whole lines from either stream as they come, each marked with its stream
+  const bodies = await Promise.all([open('stdout'), open('stderr')]);
+  await Promise.all(
+    bodies.map(async (body, i) => {
+      const mark = i === 0 ? 'stdout| ' : 'stderr| ';
+      let partial = '';
+      for await (const chunk of body) {
+        const lines = (partial + String(chunk)).split('\n');
+        partial = lines.pop()!;
+        if (lines.length) ctx.out.write(lines.map((l) => `${mark}${l}\n`).join(''));
+      }
+      if (partial) ctx.out.write(`${mark}${partial}\n`);
+    }),
+  );
   return 0;
 }
 

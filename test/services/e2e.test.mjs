@@ -173,9 +173,9 @@ test('CLI: service start (inline and --spec), list, stop, logs, remove', async (
   t.is(usage.code, 2);
 });
 
-test('CLI: service logs -f follows until interrupted', async (t) => {
+test('CLI: service logs -f follows both streams, each line marked, until interrupted', async (t) => {
   const d = await startDaemon(t);
-  await installScripts(t, d, { 'bin/ticker': '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo "tick $i"; sleep 0.05; done\n' });
+  await installScripts(t, d, { 'bin/ticker': '#!/bin/sh\ni=0\nwhile :; do i=$((i+1)); echo "tick $i"; echo "tock $i" >&2; sleep 0.05; done\n' });
   await d.api('POST', '/v1/services', spec('1.tail.borud.fbu', { command: ['bin/ticker'] }));
   const { spawn } = await import('node:child_process');
   const { CLI } = await import('../helpers/daemon.mjs');
@@ -184,9 +184,13 @@ test('CLI: service logs -f follows until interrupted', async (t) => {
   t.teardown(() => proc.kill('SIGKILL'));
   let out = '';
   proc.stdout.setEncoding('utf8').on('data', (c) => (out += c));
-  await waitFor(() => out.split('\n').filter(Boolean).length >= 5, { what: 'five followed lines' });
-  const ticks = out.split('\n').filter(Boolean).map((l) => Number(l.split(' ')[1]));
-  ticks.forEach((n, i) => i > 0 && t.is(n, ticks[i - 1] + 1));
+  const marked = (mark) => out.split('\n').filter((l) => l.startsWith(mark));
+  await waitFor(() => marked('stdout| tick').length >= 5 && marked('stderr| tock').length >= 5, { what: 'five followed lines of each stream' });
+  t.deepEqual(out.split('\n').filter((l) => l && !/^(stdout\| tick|stderr\| tock) \d+$/.test(l)), [], 'every line whole and marked');
+  for (const mark of ['stdout| tick', 'stderr| tock']) {
+    const n = marked(mark).map((l) => Number(l.split(' ')[2]));
+    n.forEach((x, i) => i > 0 && t.is(x, n[i - 1] + 1));
+  }
   proc.kill('SIGINT');
   await exited;
 });
