@@ -3,8 +3,8 @@
 // after a session expiry, against a raw node-zookeeper-client doing the same by hand.
 // Starts its own ZooKeeper (and daemons) on 127.0.0.1, cleans up, prints a table, exits.
 // Run after `npx tsc -p .`:  node scripts/bench/registry.mjs
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -253,6 +253,12 @@ async function main() {
   rows.push(['daemon start → node visible (process spawn included)', stats(dStart), null]);
   rows.push(['POST /v1/drain → record updated (daemon)', stats(dDrain), null]);
 
+  // 7. a real daemon, 1,000 services started by 16 concurrent POSTs (a deploy script): how
+  //    many writes of the node record, and how long until the record shows them all
+  step('7');
+  const burst = await startBurstDaemon(zk.connect);
+  rows.push(['1,000 API starts → record shows all running (daemon)', { median: burst.ms, p95: burst.ms }, null]);
+
   // 6. record size
   step('6');
   const services = Array.from({ length: 1000 }, (_, i) => {
@@ -271,7 +277,64 @@ async function main() {
   }
   console.log(`\nburst of 1,001 setData calls: ${writes} write${writes === 1 ? "" : "s"}, last record visible after ${burstMs.toFixed(0)} ms`);
   console.log(`raw client after the same cut: ${rawDisconnectedOnly ? 'no "expired" event while cut off' : 'expired event while cut off'}; node ${rawBack ? 're-created' : 'never re-created (the library does not recover from expiry)'}`);
+  console.log(`1,000 services started through the API on a real daemon: ${burst.writes} writes of the node record (${burst.ms.toFixed(0)} ms to the last)`);
   console.log(`record with 1,000 services and 100 artifacts: ${bytes} bytes = ${((bytes / (1024 * 1024)) * 100).toFixed(1)} % of ZooKeeper's 1 MiB limit`);
+}
+
+/** One daemon registered in `connect`; 1,000 `sleep` services POSTed 16 at a time. */
+async function startBurstDaemon(connect) {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nodee-bench-burst-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const art = path.join(dir, 'art');
+  await mkdir(path.join(art, 'bin'), { recursive: true });
+  await writeFile(path.join(art, 'bin', 'sleeper'), '#!/bin/sh\nexec sleep 100000\n', { mode: 0o755 });
+  execFileSync('zip', ['-qr', path.join(dir, 'svc.zip'), '.'], { cwd: art });
+  const cfg = path.join(dir, 'nodee.yaml');
+  const prefix = path.join(dir, 'prefix');
+  await writeFile(cfg, JSON.stringify({ prefix, instance: 'burst', api: { listen: '127.0.0.1:0' }, zookeeper: { connect, nodesPath: '/bench/burst', sessionTimeoutMs: 10000 } }));
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'dist', 'cli.js'), 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => proc.once('exit', r));
+  t.teardown(async () => {
+    if (proc.exitCode === null) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    try {
+      execFileSync('pkill', ['-KILL', '-f', 'sleep 100000']);
+    } catch {}
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  let url;
+  while (!(url = /"url":"([^"]+)","msg":"nodee started"/.exec(out)?.[1])) await sleep(10);
+  const api = (method, p, body) => fetch(new URL(p, url), { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
+  await (await api('PUT', '/v1/artifacts/bench/svc/1.0.0', { url: `file://${path.join(dir, 'svc.zip')}` })).text();
+  const setWrites = async () => {
+    const text = await (await api('GET', '/metrics')).text();
+    return Number(/^nodee_zk_writes_total\{op="set"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+  await sleep(1500); // the install's record update is out of the way
+  const before = await setWrites();
+  const t0 = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < 1000) {
+        const i = next++;
+        await (await api('POST', '/v1/services', { coordinate: `${i}.svc.bench.cell`, artifact: 'bench:svc:1.0.0', command: ['bin/sleeper'], restart: { policy: 'never' } })).text();
+      }
+    }),
+  );
+  const raw = rawClient(connect);
+  await raw.up;
+  await dataMatches(raw.c, '/bench/burst/burst', (r) => r.services.filter((x) => x.state === 'running').length === 1000);
+  const ms = now() - t0;
+  await sleep(1200); // a write still coalescing is counted too
+  const writes = (await setWrites()) - before;
+  raw.c.close();
+  proc.kill('SIGTERM');
+  await exited;
+  return { writes, ms };
 }
 
 const deadline = setTimeout(() => {

@@ -35,8 +35,6 @@ export class Daemon {
   private stopping: Promise<void> | undefined;
   /** Where other hosts reach the console; fixed once the API listens. */
   private consoleUrl = 'http://127.0.0.1/';
-  private publishing = false;
-  private republish = false;
 
   constructor(
     private readonly loaded: LoadedConfig,
@@ -106,13 +104,19 @@ export class Daemon {
         log: this.log.child({ component: 'zookeeper' }),
         metrics: this.metrics,
       });
+      // the record is built when Presence is about to write it, not on every change
+      this.presence.setSource(async () => {
+        const artifacts = this.store.list();
+        const services = this.supervisor.list();
+        return buildRecord(await this.status(artifacts, services), artifacts, services);
+      });
       this.presence.start();
-      const publish = () => void this.publish();
-      this.store.on('change', publish);
-      this.supervisor.on('change', publish);
-      this.refreshTimer = setInterval(publish, MACHINE_REFRESH_MS);
+      const changed = () => this.presence?.changed();
+      this.store.on('change', changed);
+      this.supervisor.on('change', changed);
+      this.refreshTimer = setInterval(changed, MACHINE_REFRESH_MS);
       this.refreshTimer.unref();
-      await this.publish();
+      changed();
     } else {
       this.log.info('standalone: no zookeeper configured, this node is not registered');
     }
@@ -144,27 +148,6 @@ export class Daemon {
    * Hands the presence a fresh record. One build at a time: changes that arrive while one is
    * under way (status() awaits the disk figures) ask for one more build, not one each.
    */
-  private async publish(): Promise<void> {
-    if (!this.presence || this.stopping) return;
-    if (this.publishing) {
-      this.republish = true;
-      return;
-    }
-    this.publishing = true;
-    try {
-      do {
-        this.republish = false;
-        const artifacts = this.store.list();
-        const services = this.supervisor.list();
-        this.presence.setData(buildRecord(await this.status(artifacts, services), artifacts, services));
-      } while (this.republish && !this.stopping);
-    } catch (err) {
-      this.log.error({ err }, 'cannot build the zookeeper record');
-    } finally {
-      this.publishing = false;
-    }
-  }
-
   /**
    * The daemon is exiting: close the API (requests in flight finish), remove the
    * ZooKeeper node, persist and leave every service running. Safe to call twice.

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { NodeeError, messageOf } from '../lib/errors.js';
 import type { FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
@@ -13,6 +12,7 @@ import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { prepareFirstStart } from './steps/prepare.js';
 import { ensureRuntimeDir } from './steps/runtime-dir.js';
+import { LiveProcess, UNKNOWN_EXIT } from './live-process.js';
 import type { ServicePaths } from './coordinate.js';
 import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
@@ -33,18 +33,6 @@ export interface RunnerDeps {
   now?: () => number;
 }
 
-/** The process a runner watches: its own child, or one adopted from an earlier daemon. */
-interface Live {
-  pid: number;
-  startTime: number | null;
-  child: ChildProcess | undefined;
-  exit: ExitStatus | undefined;
-  exited: Promise<ExitStatus>;
-  settle(exit: ExitStatus): void;
-}
-
-const UNKNOWN_EXIT: ExitStatus = { code: null, signal: null };
-
 /**
  * One service's life. Operator requests (start, stop, restart, remove) and policy
  * restarts run one at a time through `ops`; a process exit is an event handled at once.
@@ -56,7 +44,7 @@ const UNKNOWN_EXIT: ExitStatus = { code: null, signal: null };
  */
 export class ServiceRunner {
   readonly coordinate: string;
-  private live: Live | undefined;
+  private live: LiveProcess | undefined;
   private ops: Promise<unknown> = Promise.resolve();
   private backoffTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
@@ -217,7 +205,7 @@ export class ServiceRunner {
       this.commit(r.state, { pid: orphan.pid, startTime: orphan.startTime, startedAt: r.startedAt ?? this.nowIso() });
     }
     if (r.pid !== null && r.startTime !== null && isSameProcess(r.pid, r.startTime)) {
-      this.attach(adopted(r.pid, r.startTime));
+      this.attach(LiveProcess.adopted(r.pid, r.startTime));
       this.deps.rotator.add(this.paths.logDir);
       this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
       if (r.state === 'starting') this.commit('running');
@@ -257,21 +245,20 @@ export class ServiceRunner {
 
   /** For adopted processes, which send no exit event: called by the supervisor's poll. */
   pollAdopted(): void {
-    const live = this.live;
-    if (live && !live.child && live.startTime !== null && !isSameProcess(live.pid, live.startTime)) live.settle(UNKNOWN_EXIT);
+    if (this.live?.isAdopted) this.live.poll();
   }
 
   get isAdopted(): boolean {
-    return this.live !== undefined && this.live.child === undefined;
+    return this.live?.isAdopted === true;
   }
 
   /** The daemon is exiting: keep the process running, stop listening, keep the record. */
   async detach(): Promise<void> {
     this.closed = true;
     this.clearTimers();
-    this.live?.child?.removeAllListeners('exit');
-    this.live?.child?.unref();
-    await this.file.flush();
+    this.live?.detach();
+    // the daemon goes on exiting on a full disk: the record keeps what was last written
+    await this.file.flush().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'service state not saved at exit'));
   }
 
   // ---- the life cycle ------------------------------------------------------------------
@@ -306,9 +293,7 @@ export class ServiceRunner {
       spawned.child.unref();
       return;
     }
-    const live: Live = { ...spawned, exit: undefined, settle: () => undefined };
-    void spawned.exited.then((exit) => (live.exit = exit));
-    this.attach(live);
+    this.attach(LiveProcess.spawned(spawned));
     this.deps.rotator.add(this.paths.logDir);
     this.deps.metrics.starts.inc();
     this.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
@@ -328,16 +313,7 @@ export class ServiceRunner {
     });
   }
 
-  private attach(live: Live): void {
-    if (!live.child) {
-      // no exit event for a process that is not our child: pollAdopted() or halt() settles it
-      live.exited = new Promise<ExitStatus>((resolve) => {
-        live.settle = (exit) => {
-          live.exit ??= exit;
-          resolve(exit);
-        };
-      });
-    }
+  private attach(live: LiveProcess): void {
     this.live = live;
     void live.exited.then((exit) => {
       if (this.live !== live || this.closed) return;
@@ -413,9 +389,7 @@ export class ServiceRunner {
         signal: signal as NodeJS.Signals,
         timeoutMs: timeoutSeconds * 1000,
         leaderGone: () => {
-          if (!live || live.exit) return true;
-          if (!live.child && live.startTime !== null && !isSameProcess(live.pid, live.startTime)) live.settle(UNKNOWN_EXIT);
-          return live.exit !== undefined;
+          return !live || live.poll();
         },
       });
       if (result.killed) this.deps.log.warn({ coordinate: this.coordinate }, `did not stop within ${timeoutSeconds} s: killed`);
@@ -493,7 +467,3 @@ function maskValues(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.keys(env).map((k) => [k, '***']));
 }
 
-function adopted(pid: number, startTime: number): Live {
-  // exited and settle are wired by attach()
-  return { pid, startTime, child: undefined, exit: undefined, exited: new Promise<ExitStatus>(() => undefined), settle: () => undefined };
-}
