@@ -169,8 +169,10 @@ export class ServiceRunner {
       if (signal) this.signalGroup(this.live.pid, signal as NodeJS.Signals);
       this.armDrainTimer(timeoutSeconds * 1000);
     }
+    // the answer is the drain as committed; the service may move on while the record is written
+    const view = this.view();
     await this.file.flush();
-    return this.view();
+    return view;
   }
 
   /**
