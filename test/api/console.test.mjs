@@ -1,9 +1,10 @@
 import test from 'ava';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { startArtifactServer } from '../helpers/artifact-server.mjs';
 import { startDaemon } from '../helpers/daemon.mjs';
 import { tempDir, waitFor } from '../helpers/tmp.mjs';
 import { E2E_ART, installScripts, scriptsZip } from '../services/e2e-helpers.mjs';
@@ -91,6 +92,20 @@ test.serial('install an artifact from the console: progress, result and errors',
   await ui.waitFor(`$("install-result").textContent.startsWith("already installed: ")`);
   await ui.submit('install-form', { id: 'not-an-id', url: '', sha256: '' });
   await ui.waitFor(`$("install-result").textContent.includes("groupId:artifactId:version")`);
+});
+
+test.serial('a slow install shows its progress while it downloads', async (t) => {
+  const d = await startDaemon(t);
+  // incompressible, so the download takes a while at the repository's pace
+  const zip = await scriptsZip(t, { 'data/noise.bin': randomBytes(24_000).toString('base64') });
+  const repo = await startArtifactServer(t, path.dirname(zip), { throttle: 8_000 });
+  const ui = await openConsole(t, d);
+
+  await ui.submit('install-form', { id: E2E_ART, url: `${repo.url}/${path.basename(zip)}`, sha256: '' });
+  const shown = await ui.waitFor(`/^installing com.example:e2e:1.0.0: [0-9.]+ KB of [0-9.]+ KB$/.test($("install-result").textContent) && $("install-result").textContent`);
+  t.log(shown); // read from GET /v1/artifacts/... while the PUT was still waiting
+  await ui.waitFor(`$("install-result").textContent.startsWith("installed ")`, { timeoutMs: 30_000 });
+  t.is((await d.api('GET', ART_PATH)).body.state, 'installed');
 });
 
 test.serial('start services from the form and from pasted JSON; API errors are shown', async (t) => {
