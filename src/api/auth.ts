@@ -7,9 +7,10 @@ import { NodeeError } from '../lib/errors.js';
  * arrived. Everything else needs it, whatever the router would make of the path: the
  * router is lenient (case, trailing slash) and capabilities may add routes anywhere, so
  * authentication is an allow-list of what is open, never a guess at what is protected.
- * (The console is one self-contained page; when it grows static assets, list them here.)
+ * (The console is one self-contained page; when it grows static assets, list them here.
+ * /openapi.json describes the routes and holds no secret: tools may read it without a token.)
  */
-export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/']);
+export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/', '/openapi.json']);
 
 /**
  * Bearer-token check for every request but GET/HEAD of OPEN_PATHS, 404s included (an

@@ -1,7 +1,12 @@
+import { consoleScript } from './console-script.js';
+import { consoleStyle } from './console-style.js';
+
 /**
  * The web console: one self-contained page (no build step, no external assets, so it
  * works on a host with no internet). It is a client of the same /v1 API as the CLI; the
- * token, when the API needs one, is kept in sessionStorage only.
+ * token, when the API needs one, is kept in sessionStorage only. Markup here, behaviour in
+ * console-script.ts, looks in console-style.ts. Nothing from the API is ever put into the
+ * page as HTML: the script only sets textContent.
  */
 export const consolePage = `<!doctype html>
 <html lang="en">
@@ -9,136 +14,89 @@ export const consolePage = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>nodee</title>
-<style>
-  :root { font-family: system-ui, sans-serif; color: #1d2330; background: #f5f6f8; }
-  body { margin: 0; }
-  header { background: #1d2330; color: #fff; padding: .8rem 1.2rem; display: flex; gap: 1.5rem; align-items: baseline; flex-wrap: wrap; }
-  header h1 { font-size: 1.2rem; margin: 0; }
-  header .meta { font-size: .9rem; opacity: .85; }
-  main { padding: 1rem 1.2rem; display: grid; gap: 1.2rem; }
-  section { background: #fff; border-radius: 6px; padding: .8rem 1rem; box-shadow: 0 1px 2px #0002; }
-  h2 { font-size: 1rem; margin: 0 0 .6rem; }
-  table { border-collapse: collapse; width: 100%; font-size: .9rem; }
-  th, td { text-align: left; padding: .3rem .5rem; border-bottom: 1px solid #e5e7eb; }
-  th { font-weight: 600; color: #4b5563; }
-  .state { font-weight: 600; }
-  .running, .active, .installed, .connected { color: #15803d; }
-  .failed, .exited, .disconnected { color: #b91c1c; }
-  .draining, .backoff, .stopping, .starting, .installing, .connecting { color: #b45309; }
-  button { font-size: .8rem; margin-right: .2rem; cursor: pointer; }
-  #error { color: #b91c1c; white-space: pre-wrap; }
-  #login { display: none; }
-</style>
+<style>${consoleStyle}</style>
 </head>
 <body>
 <header>
   <h1>nodee <span id="instance"></span></h1>
   <span class="meta" id="node"></span>
   <span class="meta" id="zk"></span>
-  <span class="meta"><button id="drain">drain node</button><button id="undrain">undrain node</button></span>
+  <span class="meta"><button id="drain">drain node</button><button id="undrain">undrain node</button><button id="token-button">token</button></span>
 </header>
 <main>
-  <section id="login">
-    <h2>This API needs a token</h2>
-    <input id="token" type="password" size="40" placeholder="bearer token"> <button id="save">use</button>
+  <section id="login" hidden>
+    <h2 id="login-title">This API needs a token</h2>
+    <form id="login-form">
+      <input id="token" type="password" size="40" placeholder="bearer token" autocomplete="off">
+      <button id="save">use</button>
+      <button id="forget" type="button">forget the token</button>
+    </form>
   </section>
-  <div id="error"></div>
+  <div id="error" role="alert"></div>
+  <div id="notice" role="status"></div>
   <section>
     <h2>Services</h2>
-    <table><thead><tr><th>coordinate</th><th>artifact</th><th>state</th><th>pid</th><th>restarts</th><th>ports</th><th>last exit</th><th></th></tr></thead>
+    <table><thead><tr><th>coordinate</th><th>artifact</th><th>state</th><th>pid</th><th>restarts</th><th>ports</th><th>last exit</th><th>command</th><th></th></tr></thead>
     <tbody id="services"></tbody></table>
   </section>
+  <section id="logs-panel" hidden>
+    <div class="toolbar">
+      <h2>Logs of <span id="logs-of"></span></h2>
+      <label>stream <select id="logs-stream"><option>stdout</option><option>stderr</option></select></label>
+      <label><input type="checkbox" id="logs-follow" checked> follow</label>
+      <button id="logs-close">close</button>
+      <span id="logs-state"></span>
+    </div>
+    <pre id="logs"></pre>
+  </section>
+  <div class="forms">
+    <section>
+      <h2>Start a service</h2>
+      <form id="service-form">
+        <label>coordinate <input name="coordinate" required placeholder="1.myservice.user.cell"></label>
+        <label>artifact <input name="artifact" required list="artifact-ids" placeholder="group:artifact:version"></label>
+        <label>command <input name="command" size="28" placeholder='bin/run --flag, or ["bin/run", "a b"]'></label>
+        <label>ports <input name="ports" placeholder="http admin"></label>
+        <label>user <input name="user" placeholder="(the daemon's)"></label>
+        <label>env <textarea name="env" rows="2" cols="28" placeholder="NAME=value, one a line"></textarea></label>
+        <button>start</button>
+      </form>
+      <details>
+        <summary>or paste a ServiceSpec as JSON (or {"services": [...]})</summary>
+        <form id="spec-form">
+          <textarea name="spec" rows="8" cols="60" required></textarea>
+          <button>start</button>
+        </form>
+      </details>
+      <div class="result" id="service-result"></div>
+    </section>
+    <section>
+      <h2>Install an artifact</h2>
+      <form id="install-form">
+        <label>id <input name="id" required placeholder="group:artifact:version"></label>
+        <label>from URL <input name="url" size="30" placeholder="(the configured repositories)"></label>
+        <label>sha256 <input name="sha256" size="20" placeholder="(optional)"></label>
+        <button>install</button>
+      </form>
+      <div class="result" id="install-result"></div>
+    </section>
+  </div>
   <section>
     <h2>Artifacts</h2>
     <table><thead><tr><th>id</th><th>state</th><th>files</th><th>size</th><th>installed</th></tr></thead>
     <tbody id="artifacts"></tbody></table>
+    <datalist id="artifact-ids"></datalist>
   </section>
 </main>
-<script>
-"use strict";
-const $ = (id) => document.getElementById(id);
-const token = () => sessionStorage.getItem("nodee-token") || "";
-
-async function api(method, path) {
-  const headers = token() ? { authorization: "Bearer " + token() } : {};
-  const res = await fetch(path, { method, headers });
-  const text = await res.text();
-  const body = text ? JSON.parse(text) : undefined;
-  if (res.status === 401) { $("login").style.display = "block"; throw new Error("token needed"); }
-  if (!res.ok) throw new Error(body && body.error ? body.error.code + ": " + body.error.message : "HTTP " + res.status);
-  return body;
-}
-
-function cell(row, text, cls) {
-  const td = document.createElement("td");
-  td.textContent = text == null ? "" : String(text);
-  if (cls) td.className = cls;
-  row.appendChild(td);
-  return td;
-}
-
-function size(bytes) {
-  const units = ["B", "KB", "MB", "GB", "TB"];
-  let i = 0;
-  while (bytes >= 1024 && i < units.length - 1) { bytes /= 1024; i++; }
-  return bytes.toFixed(i ? 1 : 0) + " " + units[i];
-}
-
-function action(td, label, method, path) {
-  const b = document.createElement("button");
-  b.textContent = label;
-  b.onclick = () => api(method, path).then(refresh, show);
-  td.appendChild(b);
-}
-
-function show(err) { $("error").textContent = err ? String(err.message || err) : ""; }
-
-async function refresh() {
-  try {
-    const [status, artifacts, services] = await Promise.all([
-      api("GET", "/v1/status"), api("GET", "/v1/artifacts"), api("GET", "/v1/services")]);
-    $("login").style.display = "none";
-    $("instance").textContent = status.instance;
-    $("node").innerHTML = "";
-    $("node").append(status.hostname + " · v" + status.version + " · ");
-    const st = document.createElement("span");
-    st.className = "state " + status.state; st.textContent = status.state;
-    $("node").append(st, " · load " + status.machine.loadavg.map((l) => l.toFixed(2)).join(" "));
-    $("zk").textContent = "zookeeper: " + status.zookeeper.state + (status.zookeeper.path ? " " + status.zookeeper.path : "");
-    $("zk").className = "meta " + status.zookeeper.state;
-
-    const sv = $("services"); sv.innerHTML = "";
-    for (const s of services.services) {
-      const tr = document.createElement("tr");
-      cell(tr, s.coordinate); cell(tr, s.artifact); cell(tr, s.state, "state " + s.state);
-      cell(tr, s.pid); cell(tr, s.restarts);
-      cell(tr, Object.entries(s.ports || {}).map(([k, v]) => k + "=" + v).join(" "));
-      cell(tr, s.lastExit ? (s.lastExit.signal || "code " + s.lastExit.code) : "");
-      const td = cell(tr, "");
-      const base = "/v1/services/" + encodeURIComponent(s.coordinate);
-      action(td, "start", "POST", base + "/start");
-      action(td, "stop", "POST", base + "/stop");
-      action(td, "restart", "POST", base + "/restart");
-      action(td, "drain", "POST", base + "/drain");
-      sv.appendChild(tr);
-    }
-    const av = $("artifacts"); av.innerHTML = "";
-    for (const a of artifacts.artifacts) {
-      const tr = document.createElement("tr");
-      cell(tr, a.id); cell(tr, a.state, "state " + a.state); cell(tr, a.fileCount);
-      cell(tr, size(a.sizeBytes)); cell(tr, a.installedAt);
-      av.appendChild(tr);
-    }
-    show(null);
-  } catch (err) { show(err); }
-}
-
-$("save").onclick = () => { sessionStorage.setItem("nodee-token", $("token").value); refresh(); };
-$("drain").onclick = () => api("POST", "/v1/drain").then(refresh, show);
-$("undrain").onclick = () => api("POST", "/v1/undrain").then(refresh, show);
-refresh();
-setInterval(refresh, 2000);
-</script>
+<dialog id="confirm">
+  <form method="dialog">
+    <p id="confirm-text"></p>
+    <p id="confirm-purge-row"><label><input type="checkbox" id="confirm-purge"> also purge the runtime dir (its files and logs are deleted)</label></p>
+    <button id="confirm-ok" value="ok"></button>
+    <button id="confirm-cancel" value="cancel">cancel</button>
+  </form>
+</dialog>
+<script>${consoleScript}</script>
 </body>
 </html>
 `;

@@ -14,6 +14,7 @@ import { consolePage } from './console-page.js';
 import { errorMiddleware } from './error-middleware.js';
 import { jsonBody } from './json-body.js';
 import { nodeRoutes, type NodeControl } from './node-routes.js';
+import { openApiJson } from './openapi.js';
 import { requestGuard } from './request-guard.js';
 
 export interface ApiServerOptions {
@@ -33,16 +34,17 @@ export interface ApiServerOptions {
 /**
  * The REST API and web console. Every request passes, in this order: the Host/Origin
  * guard (421/403; not /healthz), the bearer token when one is configured (401; not
- * GET /healthz, /metrics, /), the JSON body parser (415/413/400), then the routes.
+ * GET /healthz, /metrics, /, /openapi.json), the JSON body parser (415/413/400), then the routes.
  */
 export class ApiServer {
   private readonly server: http.Server;
+  private readonly app: Koa;
   private readonly log: Logger;
   private closing: Promise<void> | undefined;
 
   constructor(private readonly options: ApiServerOptions) {
     this.log = options.log.child({ component: 'api' });
-    const app = buildApp(options, this.log);
+    const app = (this.app = buildApp(options, this.log));
     const handler = app.callback();
     this.server = options.tls
       ? https.createServer({ cert: readPem(options.tls.cert, 'api.tls.cert'), key: readPem(options.tls.key, 'api.tls.key') }, handler)
@@ -50,6 +52,22 @@ export class ApiServer {
     // a slow client must not hold a socket forever; logs -f keeps its response flowing
     this.server.requestTimeout = 5 * 60_000;
     this.server.headersTimeout = 20_000;
+  }
+
+  /**
+   * Every route the app serves, as "METHOD /path/{param}", read from the routers mounted in
+   * its middleware stack (the OpenAPI test compares them with the document). HEAD is
+   * implied by GET.
+   */
+  routes(): string[] {
+    const out = new Set<string>();
+    for (const mw of this.app.middleware as Array<{ router?: Router }>) {
+      for (const layer of mw.router?.stack ?? []) {
+        const path = String(layer.path).replace(/:(\w+)/g, '{$1}');
+        for (const method of layer.methods) if (method !== 'HEAD') out.add(`${method} ${path}`);
+      }
+    }
+    return [...out].sort();
   }
 
   /** Binds the listen address; the port may be 0 (tests), the real one is returned. */
@@ -136,6 +154,10 @@ function buildApp(options: ApiServerOptions, log: Logger): Koa {
     ctx.type = 'text/html; charset=utf-8';
     ctx.set('Content-Security-Policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
     ctx.body = consolePage;
+  });
+  open.get('/openapi.json', (ctx) => {
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = openApiJson;
   });
   for (const router of [open, nodeRoutes(options.node), ...options.routers]) {
     app.use(router.routes());

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { sealStateDir } from '../lib/json-store.js';
 import os from 'node:os';
+import type Router from '@koa/router';
 import path from 'node:path';
 import { ApiServer } from '../api/index.js';
 import { ArtifactStore, artifactRoutes } from '../artifacts/index.js';
@@ -13,6 +14,11 @@ import { advertisedUrl } from './advertise.js';
 import { PrefixLock } from './prefix-lock.js';
 import { readMachine, type NodeStatus } from './status.js';
 import { version } from './version.js';
+
+/** Each capability's API routes, mounted by the API server after its own. */
+export function capabilityRouters(store: ArtifactStore, supervisor: Supervisor): Router[] {
+  return [artifactRoutes(store), serviceRoutes(supervisor)];
+}
 
 /** Machine figures (load, memory, disk) in the ZooKeeper record are refreshed this often. */
 const MACHINE_REFRESH_MS = 30_000;
@@ -88,7 +94,7 @@ export class Daemon {
         drain: () => this.supervisor.drainNode(),
         undrain: () => this.supervisor.undrainNode(),
       },
-      routers: [artifactRoutes(this.store), serviceRoutes(this.supervisor)],
+      routers: capabilityRouters(this.store, this.supervisor),
     });
     const { url } = await this.api.start();
     this.consoleUrl = advertisedUrl(url);

@@ -59,7 +59,7 @@ test('without the token, no spelling of a /v1 path gets through, whatever the me
   t.deepEqual(Object.keys(counts).filter((k) => /^(POST|PUT|DELETE) 2/.test(k)), [], JSON.stringify(counts));
 });
 
-test('only GET /healthz, /metrics and / are open, spelled exactly; unknown paths need the token too', async (t) => {
+test('only GET /healthz, /metrics, / and /openapi.json are open, spelled exactly; unknown paths need the token too', async (t) => {
   const d = await daemonWithToken(t);
   t.is((await rawRequest(d.url, { path: '/healthz' })).status, 200);
   t.is((await rawRequest(d.url, { path: '/metrics' })).status, 200);
@@ -67,13 +67,17 @@ test('only GET /healthz, /metrics and / are open, spelled exactly; unknown paths
   t.is(page.status, 200);
   t.true(page.text.includes('<title>nodee</title>'));
   t.is((await rawRequest(d.url, { method: 'HEAD', path: '/' })).status, 200);
+  const openapi = await rawRequest(d.url, { path: '/openapi.json' });
+  t.is(openapi.status, 200);
+  t.is(openapi.body.openapi, '3.1.0');
 
   // not the open paths: other spellings, other methods, and paths no route knows
-  for (const p of ['/HEALTHZ', '/healthz/', '/Metrics', '//', '/index.html', '/favicon.ico', '/nothing', '/v2/services']) {
+  for (const p of ['/HEALTHZ', '/healthz/', '/Metrics', '//', '/index.html', '/favicon.ico', '/nothing', '/v2/services', '/OpenAPI.json', '/openapi.json/', '//openapi.json', '/openapi', '/openapi.yaml', '/%6Fpenapi.json']) {
     isError(t, await rawRequest(d.url, { path: p }), 401, 'UNAUTHORIZED', `GET ${p}`);
   }
   isError(t, await rawRequest(d.url, { method: 'POST', path: '/' }), 401, 'UNAUTHORIZED', 'POST /');
   isError(t, await rawRequest(d.url, { method: 'DELETE', path: '/healthz' }), 401, 'UNAUTHORIZED', 'DELETE /healthz');
+  isError(t, await rawRequest(d.url, { method: 'POST', path: '/openapi.json', headers: json, body: '{}' }), 401, 'UNAUTHORIZED', 'POST /openapi.json');
 });
 
 test('routing is exact too: another spelling of a node route is 404 even with the token', async (t) => {

@@ -2,7 +2,7 @@ import test from 'ava';
 import http from 'node:http';
 import { startDaemon } from '../helpers/daemon.mjs';
 import { E2E_ART, installScripts } from '../services/e2e-helpers.mjs';
-import { startChromium } from './api-chromium.mjs';
+import { startChromium } from '../helpers/chromium.mjs';
 import { rawRequest, requestCounts } from './api-http.mjs';
 
 // A page on another site, opened by the operator, tries to start a service on the node

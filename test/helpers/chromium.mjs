@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { WebSocket } from 'undici';
-import { tempDir } from '../helpers/tmp.mjs';
+import { tempDir, waitFor } from './tmp.mjs';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -15,13 +15,14 @@ const FLAGS = [
   '--disable-component-update',
   '--disable-sync',
   '--remote-debugging-port=0',
+  '--window-size=1280,900',
 ];
 
 /**
  * A real headless Chromium on a fresh profile, driven over the DevTools protocol (no
  * playwright: one WebSocket is all it takes). Resolves `{ open(url) }`; `open` gives a new
- * tab `{ evaluate(expression) }` once its page has loaded. Teardown kills the browser's
- * whole process group.
+ * tab `{ evaluate, waitFor, screenshot }` once its page has loaded. Teardown kills the
+ * browser's whole process group.
  */
 export async function startChromium(t) {
   const profile = await tempDir(t, 'nodee-chromium-');
@@ -56,12 +57,22 @@ export async function startChromium(t) {
       const nav = await cdp.send('Page.navigate', { url }, sessionId);
       if (nav.errorText) throw new Error(`cannot load ${url}: ${nav.errorText}`);
       await loaded;
+      const evaluate = async (expression) => {
+        const r = await cdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true }, sessionId);
+        if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
+        return r.result.value;
+      };
       return {
         /** Runs `expression` in the page (awaiting a promise) and returns its JSON value. */
-        async evaluate(expression) {
-          const r = await cdp.send('Runtime.evaluate', { expression, awaitPromise: true, returnByValue: true }, sessionId);
-          if (r.exceptionDetails) throw new Error(`in the page: ${r.exceptionDetails.exception?.description ?? r.exceptionDetails.text}`);
-          return r.result.value;
+        evaluate,
+        /** Polls `expression` in the page until its value is truthy, and returns that value. */
+        waitFor(expression, { timeoutMs = 10_000, what = expression } = {}) {
+          return waitFor(() => evaluate(expression), { timeoutMs, what });
+        },
+        /** A PNG of the viewport, as a Buffer. */
+        async screenshot() {
+          const { data } = await cdp.send('Page.captureScreenshot', { format: 'png' }, sessionId);
+          return Buffer.from(data, 'base64');
         },
       };
     },

@@ -1,0 +1,219 @@
+import { version } from '../daemon/version.js';
+import { ERROR_CODES, type ErrorCode } from '../lib/errors.js';
+import { ALL_STATES } from '../services/types.js';
+
+/**
+ * The OpenAPI 3.1 description of the whole REST API, served at GET /openapi.json (open: it
+ * describes routes, it holds no secret). docs/CONTRACT.md stays the contract; this is its
+ * machine-readable form. test/api/openapi.test.mjs keeps it true: every route the daemon's
+ * routers serve is here and nothing else, and every HTTP error code appears.
+ */
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Schema = { [key: string]: Json };
+
+/** Error codes the API answers with: those whose "status" is an HTTP status, not an exit code. */
+export const HTTP_ERROR_CODES = (Object.keys(ERROR_CODES) as ErrorCode[]).filter((c) => ERROR_CODES[c] >= 100);
+
+const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: Schema) => ({ 'application/json': { schema } });
+const ok = (description: string, schema?: Schema): Json => (schema ? { description, content: json(schema) } : { description });
+
+/**
+ * Error responses by status, each naming its codes (`x-error-codes`); the status comes from
+ * ERROR_CODES itself, so a code can never be documented under the wrong one.
+ */
+function errors(codes: ErrorCode[], schema = ref('Error')): Record<string, Json> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(ERROR_CODES[code], [...(byStatus.get(ERROR_CODES[code]) ?? []), code]);
+  const out: Record<string, Json> = {};
+  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    out[String(status)] = { description: list.join(' · '), 'x-error-codes': list, content: json(schema) };
+  }
+  return out;
+}
+
+// What guards every route but /healthz (docs/SECURITY.md: Host, Origin, then the token but
+// on the open paths), and what any request with a body, or one that changes state, may meet.
+const OPEN_GUARDED: ErrorCode[] = ['MISDIRECTED_REQUEST', 'FORBIDDEN', 'INTERNAL'];
+const GUARDED: ErrorCode[] = [...OPEN_GUARDED, 'UNAUTHORIZED'];
+const WITH_BODY: ErrorCode[] = ['BAD_REQUEST', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
+const WRITES: ErrorCode[] = ['STATE_WRITE_FAILED'];
+
+interface Op {
+  summary: string;
+  responses: Record<string, Json>;
+  body?: { schema: Schema; required: boolean };
+  params?: Json[];
+  open?: boolean; // no token needed
+}
+
+function op(o: Op): Json {
+  const out: Record<string, Json> = { summary: o.summary, responses: o.responses };
+  if (o.body) out.requestBody = { required: o.body.required, content: json(o.body.schema) };
+  if (o.params) out.parameters = o.params;
+  if (o.open) out.security = [];
+  return out;
+}
+
+const pathParam = (name: string, description: string): Json => ({ name, in: 'path', required: true, description, schema: { type: 'string' } });
+const query = (name: string, schema: Schema, description: string): Json => ({ name, in: 'query', required: false, description, schema });
+const COORDINATE = pathParam('coordinate', 'instance.service.user.cell');
+const ARTIFACT = [pathParam('g', 'groupId'), pathParam('a', 'artifactId'), pathParam('v', 'version')];
+const REVEAL = query('reveal', { const: 'env' }, 'show env values (masked as "***" otherwise)');
+
+const serviceAction = (summary: string, status: '200' | '202', codes: ErrorCode[]): Json =>
+  op({ summary, params: [COORDINATE], responses: { [status]: ok('the service', ref('Service')), ...errors([...GUARDED, ...WRITES, 'BAD_REQUEST', 'SERVICE_NOT_FOUND', ...codes]) } });
+
+const paths: Record<string, Record<string, Json>> = {
+  '/healthz': { get: op({ summary: 'liveness; no Host, Origin or token check', open: true, responses: { '200': ok('alive', { type: 'object', properties: { ok: { const: true } } }) } }) },
+  '/metrics': { get: op({ summary: 'Prometheus text', open: true, responses: { '200': { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(OPEN_GUARDED) } }) },
+  '/': { get: op({ summary: 'the web console', open: true, responses: { '200': { description: 'one HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, ...errors(OPEN_GUARDED) } }) },
+  '/openapi.json': { get: op({ summary: 'this document', open: true, responses: { '200': ok('OpenAPI 3.1', { type: 'object' }), ...errors(OPEN_GUARDED) } }) },
+  '/v1/status': { get: op({ summary: 'the node', responses: { '200': ok('the node', ref('NodeStatus')), ...errors(GUARDED) } }) },
+  '/v1/drain': { post: op({ summary: 'node drain: refuse new starts (NODE_DRAINING), drain every service', responses: { '202': ok('the node', ref('NodeStatus')), ...errors([...GUARDED, ...WITH_BODY, ...WRITES]) } }) },
+  '/v1/undrain': { post: op({ summary: 'end a node drain', responses: { '202': ok('the node', ref('NodeStatus')), ...errors([...GUARDED, ...WITH_BODY, ...WRITES]) } }) },
+  '/v1/artifacts': { get: op({ summary: 'installed artifacts', responses: { '200': ok('the list', { type: 'object', required: ['artifacts'], properties: { artifacts: { type: 'array', items: ref('Artifact') } } }), ...errors(GUARDED) } }) },
+  '/v1/artifacts/{g}/{a}/{v}': {
+    get: op({ summary: 'one artifact, also while installing (with progress)', params: ARTIFACT, responses: { '200': ok('the artifact', ref('Artifact')), ...errors([...GUARDED, 'BAD_REQUEST', 'ARTIFACT_NOT_FOUND']) } }),
+    put: op({
+      summary: 'install; waits until done; concurrent PUTs of one id share one download',
+      params: ARTIFACT,
+      body: { schema: ref('InstallRequest'), required: false },
+      responses: {
+        '200': ok('already installed', ref('Artifact')),
+        '201': ok('installed', ref('Artifact')),
+        ...errors([...GUARDED, ...WITH_BODY, ...WRITES, 'ARTIFACT_NOT_FOUND', 'CHECKSUM_MISMATCH', 'BAD_ARCHIVE', 'UNSAFE_ARCHIVE', 'TOO_LARGE', 'REPOSITORY_ERROR', 'SHUTTING_DOWN']),
+      },
+    }),
+    delete: op({ summary: 'remove', params: ARTIFACT, responses: { '204': ok('removed'), ...errors([...GUARDED, ...WRITES, 'BAD_REQUEST', 'ARTIFACT_NOT_FOUND', 'ARTIFACT_IN_USE']) } }),
+  },
+  '/v1/services': {
+    get: op({ summary: 'all services', params: [REVEAL], responses: { '200': ok('the list', ref('ServiceList')), ...errors([...GUARDED, 'BAD_REQUEST']) } }),
+    post: op({
+      summary: 'start a new service from a ServiceSpec, or several ({"services": [...]}, validated whole)',
+      body: { schema: { oneOf: [ref('ServiceSpec'), ref('ServiceBatch')] }, required: true },
+      responses: {
+        '201': ok('the service, or {"services": [...]} for a batch', { oneOf: [ref('Service'), ref('ServiceList')] }),
+        // a batch that fails part-way names what it did create next to the error
+        ...errors([...GUARDED, ...WITH_BODY, ...WRITES, 'ARTIFACT_NOT_INSTALLED', 'SERVICE_EXISTS', 'NODE_DRAINING', 'PORTS_EXHAUSTED', 'PREPARE_FAILED', 'SPAWN_FAILED', 'CHECKSUM_MISMATCH', 'BAD_ARCHIVE', 'UNSAFE_ARCHIVE', 'TOO_LARGE', 'REPOSITORY_ERROR'], ref('BatchError')),
+      },
+    }),
+  },
+  '/v1/services/{coordinate}': {
+    get: op({ summary: 'one service', params: [COORDINATE, REVEAL], responses: { '200': ok('the service', ref('Service')), ...errors([...GUARDED, 'BAD_REQUEST', 'SERVICE_NOT_FOUND']) } }),
+    delete: op({
+      summary: 'forget a stopped service; purge=true also deletes its runtime dir and logs',
+      params: [COORDINATE, query('purge', { type: 'boolean' }, 'delete the runtime dir too')],
+      responses: { '204': ok('removed'), ...errors([...GUARDED, ...WRITES, 'BAD_REQUEST', 'SERVICE_NOT_FOUND', 'SERVICE_RUNNING', 'PURGE_FAILED']) },
+    }),
+  },
+  '/v1/services/{coordinate}/start': { post: serviceAction('start', '200', ['NODE_DRAINING', 'SPAWN_FAILED', 'PREPARE_FAILED']) },
+  '/v1/services/{coordinate}/stop': { post: serviceAction('stop; waits until the process tree is gone', '200', []) },
+  '/v1/services/{coordinate}/restart': { post: serviceAction('stop, then start', '200', ['NODE_DRAINING', 'SPAWN_FAILED', 'PREPARE_FAILED']) },
+  '/v1/services/{coordinate}/drain': { post: serviceAction('mark draining, send drain.signal, stop when it exits or at drain.timeoutSeconds', '202', []) },
+  '/v1/services/{coordinate}/logs': {
+    get: op({
+      summary: 'the log as text; follow=true keeps the answer open and streams new lines',
+      params: [
+        COORDINATE,
+        query('stream', { enum: ['stdout', 'stderr'], default: 'stdout' }, 'which log'),
+        query('tail', { type: 'integer', minimum: 0 }, 'only the last N lines'),
+        query('follow', { type: 'boolean' }, 'stream new lines until the client goes away'),
+      ],
+      responses: { '200': { description: 'log text', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors([...GUARDED, 'BAD_REQUEST', 'SERVICE_NOT_FOUND']) },
+    }),
+  },
+};
+
+const nullable = (type: string): Schema => ({ type: [type, 'null'] });
+const strings = { type: 'array', items: { type: 'string' } };
+
+const schemas: Record<string, Schema> = {
+  Error: {
+    type: 'object',
+    required: ['error'],
+    properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string', enum: HTTP_ERROR_CODES }, message: { type: 'string' } } } },
+  },
+  BatchError: { allOf: [ref('Error'), { type: 'object', properties: { services: { type: 'array', items: ref('Service'), description: 'what a failed batch did create (it keeps running)' } } }] },
+  InstallRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { url: { type: 'string', pattern: '^(https?|file)://\\S+$', maxLength: 4096 }, sha256: { type: 'string', pattern: '^[0-9a-fA-F]{64}$' } },
+  },
+  Artifact: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, groupId: { type: 'string' }, artifactId: { type: 'string' }, version: { type: 'string' },
+      state: { enum: ['installing', 'installed'] }, path: { type: 'string' }, sizeBytes: { type: 'integer' }, fileCount: { type: 'integer' },
+      sha256: { type: 'string' }, source: { type: 'string' }, installedAt: { type: 'string', format: 'date-time' },
+      progress: { type: 'object', properties: { bytes: { type: 'integer' }, totalBytes: nullable('integer') } },
+    },
+  },
+  ServiceSpec: {
+    type: 'object',
+    required: ['coordinate', 'artifact'],
+    additionalProperties: false,
+    description: 'docs/services.md has every field and its default',
+    properties: {
+      coordinate: { type: 'string', pattern: '^(\\d+)\\.([a-z][a-z0-9_-]*)\\.([a-z][a-z0-9_-]*)\\.([a-z][a-z0-9_-]*)$' },
+      artifact: { type: 'string', description: 'groupId:artifactId:version' },
+      command: strings, args: strings, ports: strings,
+      env: { type: 'object', additionalProperties: { type: 'string' } },
+      user: { type: 'string' },
+      restart: { type: 'object', properties: { policy: { enum: ['always', 'on-failure', 'never'] }, backoffMs: { type: 'integer' }, maxBackoffMs: { type: 'integer' }, limit: { type: 'object', properties: { restarts: { type: 'integer' }, windowSeconds: { type: 'integer' } } } } },
+      stop: { type: 'object', properties: { signal: { type: 'string' }, timeoutSeconds: { type: 'number' } } },
+      drain: { type: 'object', properties: { signal: { type: 'string' }, timeoutSeconds: { type: 'number' } } },
+      files: { type: 'array', items: { type: 'object', properties: { from: { type: 'string' }, url: { type: 'string' }, to: { type: 'string' }, template: { type: 'boolean' } } } },
+      restore: { type: 'object', properties: { url: { type: 'string' }, sha256: { type: 'string' } } },
+    },
+  },
+  ServiceBatch: { type: 'object', required: ['services'], properties: { services: { type: 'array', minItems: 1, items: ref('ServiceSpec') } } },
+  Service: {
+    type: 'object',
+    properties: {
+      coordinate: { type: 'string' }, artifact: { type: 'string' }, state: { enum: [...ALL_STATES] },
+      pid: nullable('integer'), startedAt: nullable('string'), restarts: { type: 'integer' },
+      lastExit: {
+        type: ['object', 'null'],
+        description: 'code and signal both null: an exit nobody saw (the process died while no daemon watched it)',
+        properties: { code: nullable('integer'), signal: nullable('string'), at: { type: 'string' } },
+      },
+      runtimeDir: { type: 'string' }, ports: { type: 'object', additionalProperties: { type: 'integer' } }, spec: ref('ServiceSpec'),
+    },
+  },
+  ServiceList: { type: 'object', required: ['services'], properties: { services: { type: 'array', items: ref('Service') } } },
+  NodeStatus: {
+    type: 'object',
+    properties: {
+      instance: { type: 'string' }, hostname: { type: 'string' }, version: { type: 'string' }, pid: { type: 'integer' },
+      state: { enum: ['active', 'draining'] }, startedAt: { type: 'string', format: 'date-time' },
+      console: { type: 'object', properties: { url: { type: 'string' }, port: { type: 'integer' } } },
+      zookeeper: { type: 'object', properties: { state: { enum: ['connected', 'connecting', 'disconnected', 'standalone'] }, path: nullable('string'), conflict: { type: 'string' } } },
+      machine: { type: 'object', additionalProperties: { type: ['number', 'array'] } },
+      counts: { type: 'object' },
+    },
+  },
+};
+
+export const openApiDocument = {
+  openapi: '3.1.0',
+  info: {
+    title: 'nodee',
+    version,
+    description: 'The node daemon REST API (docs/CONTRACT.md). Errors are {"error": {"code", "message"}}. With api.tokenFile set, every route but the open ones needs "Authorization: Bearer <token>".',
+  },
+  components: {
+    schemas,
+    responses: {
+      // any method and path no route serves (before or after the token check)
+      NoRoute: { description: 'no route for that path, or not for that method', 'x-error-codes': ['NOT_FOUND', 'METHOD_NOT_ALLOWED'], content: json(ref('Error')) },
+    },
+    securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'only when the daemon has api.tokenFile' } },
+  },
+  security: [{ bearer: [] }],
+  paths,
+} as const;
+
+/** Served as it is: built once. */
+export const openApiJson = JSON.stringify(openApiDocument);
