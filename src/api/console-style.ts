@@ -22,6 +22,8 @@ export const consoleStyle = `
   .stopped { color: #6b7280; }
   button { font-size: .8rem; margin-right: .2rem; cursor: pointer; }
   button:disabled { cursor: default; opacity: .45; }
+  /* on the dark bar a faded light button vanishes: keep the label readable, the outline dim */
+  header button:disabled { opacity: 1; background: transparent; color: #9aa3b5; border: 1px solid #4b5565; }
   form { display: flex; flex-wrap: wrap; gap: .5rem; align-items: flex-start; }
   form label { display: flex; flex-direction: column; font-size: .8rem; color: #4b5563; gap: .15rem; }
   input, textarea, select { font: inherit; font-size: .85rem; }
