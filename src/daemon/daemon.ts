@@ -98,6 +98,10 @@ export class Daemon {
     });
     const { url } = await this.api.start();
     this.consoleUrl = advertisedUrl(url);
+    if (!token) {
+      // said once, loudly: without a token the API is a root shell for whoever can reach it
+      this.log.warn({ listen: config.api.listen }, 'api.tokenFile is not set: every local user and process that can reach the API can run commands as root; set a token');
+    }
 
     if (config.zookeeper) {
       this.presence = new Presence({

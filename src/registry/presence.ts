@@ -33,11 +33,13 @@ type Lifecycle = 'latent' | 'started' | 'closed';
 /** A burst of changes waits this long to be written as one. */
 const COALESCE_MS = 50;
 /**
- * At most one write this often. The contract lets the record lag a change by up to a
- * second, so a storm (1,000 services starting) is one write a second, not one per change;
- * a lone change after a quiet spell still goes out after COALESCE_MS.
+ * Writes are rate-limited by a token bucket: WRITE_BURST writes go out at once (a drain
+ * right after start-up is visible in ~50 ms), then one every WRITE_EVERY_MS. The contract
+ * lets the record lag a change by up to a second, so a storm (1,000 services starting) is
+ * about one write a second, not one per change.
  */
-const MIN_WRITE_GAP_MS = 950;
+const WRITE_BURST = 3;
+const WRITE_EVERY_MS = 950;
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
 const CLOSE_DEADLINE_MS = 2000;
@@ -71,7 +73,7 @@ export class Presence extends EventEmitter {
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = RETRY_MIN_MS;
   private lastError: string | undefined;
-  private lastWriteAt = 0;
+  private readonly bucket = { tokens: WRITE_BURST, at: Date.now() };
   private everConnected = false;
   private closing: Promise<void> | undefined;
 
@@ -207,7 +209,7 @@ export class Presence extends EventEmitter {
 
   private scheduleFlush(): void {
     if (this.flushTimer || this.lifecycle !== 'started') return;
-    const delay = Math.max(COALESCE_MS, this.lastWriteAt + MIN_WRITE_GAP_MS - Date.now());
+    const delay = Math.max(COALESCE_MS, this.msUntilWrite());
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
       this.kick();
@@ -254,10 +256,10 @@ export class Presence extends EventEmitter {
           const s = this.synced;
           const ours = s !== undefined && s.session === session && s.version === stat.version;
           if (ours && !this.stale && this.pending && s.data.equals(this.pending)) return this.succeeded();
-          // a new record for a node we hold waits out the write gap: the watch on our own last
+          // a new record for a node we hold waits for the bucket: the watch on our own last
           // write runs us again at once, and would otherwise write every change of a storm
           // (a node that is missing or not ours is repaired at once, above and below)
-          if (ours && Date.now() < this.lastWriteAt + MIN_WRITE_GAP_MS) return this.scheduleFlush();
+          if (ours && this.msUntilWrite() > 0) return this.scheduleFlush();
           const data = await this.current();
           if (!data) return;
           if (ours && s.data.equals(data)) return this.succeeded();
@@ -338,8 +340,17 @@ export class Presence extends EventEmitter {
     this.emit('state', this.status());
   }
 
+  /** 0 when the bucket has a write to spend, else how long until it has. */
+  private msUntilWrite(): number {
+    const now = Date.now();
+    this.bucket.tokens = Math.min(WRITE_BURST, this.bucket.tokens + (now - this.bucket.at) / WRITE_EVERY_MS);
+    this.bucket.at = now;
+    return this.bucket.tokens >= 1 ? 0 : Math.ceil((1 - this.bucket.tokens) * WRITE_EVERY_MS);
+  }
+
   private wrote(op: 'create' | 'set'): void {
-    this.lastWriteAt = Date.now();
+    this.msUntilWrite(); // brings the bucket up to now before spending from it
+    this.bucket.tokens -= 1;
     this.metrics.writes.inc({ op });
     this.emit('node');
   }

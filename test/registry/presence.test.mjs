@@ -70,8 +70,9 @@ test('a burst of changes that lasts seconds (services starting one by one) is ab
   presence.setData(record('long', 150));
   await nodeOf(obs, p, (n) => n.json.services.length === 150);
   const n = (await writes()) - before;
-  // a late timer only merges more; the bound holds however loaded the machine is
-  t.true(n >= 1 && n <= 5, `${n} writes for 301 changes over 3 s`);
+  // 3 at once, then about one a second (one per change would be 301); a late timer only
+  // merges more, so the bound holds however loaded the machine is
+  t.true(n >= 1 && n <= 8, `${n} writes for 301 changes over 3 s`);
 });
 
 test('start() and setData() return at once with ZooKeeper down; the node appears when it comes up', async (t) => {

@@ -92,3 +92,11 @@ test('routing is exact too: another spelling of a node route is 404 even with th
   t.is((await rawRequest(d.url, { path: '/v1/services', headers: auth })).status, 200);
   for (const p of ['/V1/services', '/v1/SERVICES', '/v1/Artifacts']) isError(t, await rawRequest(d.url, { path: p, headers: auth }), 404, 'NOT_FOUND', `GET ${p}`);
 });
+
+test('a daemon without a token says at start that its API is open to every local user; with one it does not', async (t) => {
+  const open = await startDaemon(t);
+  const warning = (d) => d.events().find((e) => e.level === 'warn' && /api\.tokenFile is not set/.test(e.msg));
+  t.truthy(warning(open), 'no warning about the open API');
+  const guarded = await daemonWithToken(t);
+  t.falsy(warning(guarded));
+});
