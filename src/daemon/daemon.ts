@@ -6,13 +6,14 @@ import path from 'node:path';
 import { ApiServer } from '../api/index.js';
 import { ArtifactStore, artifactRoutes } from '../artifacts/index.js';
 import type { LoadedConfig } from '../config/index.js';
+import type { NodeStatus } from '../contract/index.js';
 import type { Logger } from '../lib/log.js';
 import { createMetricsRegistry, type Registry } from '../lib/metrics.js';
 import { Presence, buildRecord } from '../registry/index.js';
 import { Supervisor, serviceRoutes } from '../services/index.js';
 import { advertisedUrl } from './advertise.js';
 import { PrefixLock } from './prefix-lock.js';
-import { readMachine, type NodeStatus } from './status.js';
+import { readMachine } from './status.js';
 import { version } from './version.js';
 
 /** Each capability's API routes, mounted by the API server after its own. */
