@@ -1,2 +1,1 @@
 export { Daemon, capabilityRouters } from './daemon.js';
-export { version } from './version.js';
