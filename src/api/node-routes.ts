@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import type { NodeStatus } from '../daemon/status.js';
+import type { NodeStatus } from '../contract/index.js';
 
 /** What the node-level routes need from the daemon. */
 export interface NodeControl {

@@ -1,6 +1,6 @@
-import { version } from '../daemon/version.js';
+import { ALL_STATES } from '../contract/index.js';
 import { ERROR_CODES, type ErrorCode } from '../lib/errors.js';
-import { ALL_STATES } from '../services/types.js';
+import { version } from '../lib/version.js';
 
 /**
  * The OpenAPI 3.1 description of the whole REST API, served at GET /openapi.json (open: it

@@ -1,4 +1,4 @@
-import type { RepositoryConfig } from '../config/schema.js';
+import type { RepositoryConfig } from '../config/index.js';
 import { NodeeError } from '../lib/errors.js';
 import { redactUrl } from './artifact-id.js';
 import type { Fetcher, HashName } from './fetcher.js';

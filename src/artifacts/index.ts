@@ -7,4 +7,3 @@ export { Fetcher, DEFAULT_RETRY, DEFAULT_TIMEOUTS, type FetchTimeouts } from './
 // ...and deletes the runtime dir and restore staging, which may be read-only, the same way
 export { removeTree } from './fs-tree.js';
 export { parseArtifactId, type ArtifactCoordinates } from './artifact-id.js';
-export type { Artifact } from './types.js';

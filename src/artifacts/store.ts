@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Config, RepositoryConfig } from '../config/schema.js';
+import type { Config, RepositoryConfig } from '../config/index.js';
 import { NodeeError, isNodeeError, messageOf } from '../lib/errors.js';
 import { JsonStore, fsyncDir } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
@@ -12,7 +12,7 @@ import { downloadAndUnpack, type Fetched } from './download-unpack.js';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUTS, Fetcher, type FetchTimeouts, type RetryPolicy } from './fetcher.js';
 import { measureTree, removeTree, subdirs } from './fs-tree.js';
 import { ArtifactMetrics } from './metrics.js';
-import type { Artifact } from './types.js';
+import type { Artifact } from '../contract/index.js';
 import { dirMode, type UnpackResult } from './unpack.js';
 
 export interface InstallRequest {

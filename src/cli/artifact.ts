@@ -1,4 +1,4 @@
-import type { Artifact } from '../artifacts/index.js';
+import type { Artifact } from '../contract/index.js';
 import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
 import { table } from './table.js';

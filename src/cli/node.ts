@@ -1,4 +1,4 @@
-import type { NodeStatus } from '../daemon/status.js';
+import type { NodeStatus } from '../contract/index.js';
 import { UsageError } from './args.js';
 import type { CliContext } from './context.js';
 

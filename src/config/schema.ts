@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseConnectString } from '../registry/connect-string.js';
+import { parseConnectString } from './connect-string.js';
 
 /**
  * The one definition of nodee's configuration: the zod schema validates the YAML file

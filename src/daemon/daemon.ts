@@ -6,14 +6,15 @@ import path from 'node:path';
 import { ApiServer } from '../api/index.js';
 import { ArtifactStore, artifactRoutes } from '../artifacts/index.js';
 import type { LoadedConfig } from '../config/index.js';
+import type { NodeStatus } from '../contract/index.js';
 import type { Logger } from '../lib/log.js';
 import { createMetricsRegistry, type Registry } from '../lib/metrics.js';
+import { version } from '../lib/version.js';
 import { Presence, buildRecord } from '../registry/index.js';
 import { Supervisor, serviceRoutes } from '../services/index.js';
 import { advertisedUrl } from './advertise.js';
 import { PrefixLock } from './prefix-lock.js';
-import { readMachine, type NodeStatus } from './status.js';
-import { version } from './version.js';
+import { readMachine } from './status.js';
 
 /** Each capability's API routes, mounted by the API server after its own. */
 export function capabilityRouters(store: ArtifactStore, supervisor: Supervisor): Router[] {

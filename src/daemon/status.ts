@@ -1,29 +1,6 @@
 import os from 'node:os';
 import { statfs } from 'node:fs/promises';
-
-export interface MachineInfo {
-  cpus: number;
-  memoryBytes: number;
-  freeMemoryBytes: number;
-  loadavg: number[];
-  diskFreeBytes: number;
-}
-
-export type ZookeeperState = 'connected' | 'connecting' | 'disconnected' | 'standalone';
-
-/** GET /v1/status (contract: "NodeStatus"). */
-export interface NodeStatus {
-  instance: string;
-  hostname: string;
-  version: string;
-  pid: number;
-  state: 'active' | 'draining';
-  startedAt: string;
-  console: { url: string; port: number };
-  zookeeper: { state: ZookeeperState; path: string | null; conflict?: string };
-  machine: MachineInfo;
-  counts: { artifacts: number; services: number; byState: Record<string, number> };
-}
+import type { MachineInfo } from '../contract/index.js';
 
 /** Machine figures read from the OS; disk is the filesystem that holds the prefix. */
 export async function readMachine(prefix: string): Promise<MachineInfo> {

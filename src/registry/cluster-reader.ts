@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../lib/log.js';
-import { decodeRecord, type NodeRecord } from './record.js';
+import type { NodeRecord } from '../contract/index.js';
+import { decodeRecord } from './record.js';
 import { ZkClient, zkCode, type ZkEvent } from './zk-client.js';
 
 /** One child of nodesPath: its record, or why it could not be read as one. */

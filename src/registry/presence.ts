@@ -3,7 +3,8 @@ import path from 'node:path';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
 import { PresenceMetrics } from './presence-metrics.js';
-import { MAX_RECORD_BYTES, decodeRecord, encodeRecord, type NodeRecord } from './record.js';
+import type { NodeRecord } from '../contract/index.js';
+import { MAX_RECORD_BYTES, decodeRecord, encodeRecord } from './record.js';
 import { SessionMemory } from './session-memory.js';
 import { ZkClient, zkCode, type ZkEvent, type ZkState } from './zk-client.js';
 

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import { describeIssues } from '../lib/issues.js';
-import type { Artifact } from '../artifacts/types.js';
-import type { NodeStatus } from '../daemon/status.js';
-import type { Service } from '../services/types.js';
+import type { Artifact, NodeRecord, NodeStatus, Service } from '../contract/index.js';
 
 /**
- * The data of `<nodesPath>/<instance>` (contract: "ZooKeeper"), UTF-8 JSON. The schema is
- * what cluster tooling accepts from ZooKeeper, where anyone may have written anything;
- * unknown keys pass so an older `nodee cluster` still reads a newer daemon's record.
+ * The parser of `<nodesPath>/<instance>` (contract: "ZooKeeper"; the type is NodeRecord in
+ * src/contract). The schema is what cluster tooling accepts from ZooKeeper, where anyone may
+ * have written anything; unknown keys pass so an older `nodee cluster` still reads a newer
+ * daemon's record.
  */
 export const nodeRecordSchema = z.object({
   instance: z.string(),
@@ -37,7 +36,11 @@ export const nodeRecordSchema = z.object({
   ),
 });
 
-export type NodeRecord = z.infer<typeof nodeRecordSchema>;
+// The schema and the contract's type describe one record: a field added to one and not the
+// other fails the build here (checked both ways; only an optional field could slip by).
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemaIsTheContract: Same<z.infer<typeof nodeRecordSchema>, NodeRecord> = true;
+void schemaIsTheContract;
 
 /** ZooKeeper refuses znode data over jute.maxbuffer (1 MiB by default, headers included). */
 export const MAX_RECORD_BYTES = 1024 * 1024 - 1024;

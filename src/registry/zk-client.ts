@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { NodeeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { parseConnectString, stripChroot, underChroot, type ConnectString } from './connect-string.js';
+import { parseConnectString, type ConnectString } from '../config/index.js';
+import { stripChroot, underChroot } from './chroot.js';
 import { guardConnection, hardenJute, type JuteModule, type LibConnectionManager } from './zk-wire-guard.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { isSameProcess } from '../lib/proc.js';
-import type { ExitStatus } from './policy.js';
+import type { ExitStatus } from '../contract/index.js';
 import type { Spawned } from './steps/spawn.js';
 
 /** What an exit nobody saw is: neither a code nor a signal is known. */

@@ -1,6 +1,6 @@
 import { Counter, Gauge } from 'prom-client';
 import type { Registry } from '../lib/metrics.js';
-import type { ServiceState } from './types.js';
+import type { ServiceState } from '../contract/index.js';
 
 export interface ServiceMetrics {
   starts: Counter;

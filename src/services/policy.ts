@@ -1,3 +1,4 @@
+import type { ExitStatus } from '../contract/index.js';
 import type { ServiceSpec } from './spec.js';
 
 /** What to do after a process exited on its own. */
@@ -5,12 +6,6 @@ export type Decision =
   | { action: 'restart'; delayMs: number; reason: string }
   | { action: 'exited'; reason: string }
   | { action: 'failed'; reason: string };
-
-export interface ExitStatus {
-  /** null when unknown (an adopted process, or a start that failed before exec). */
-  code: number | null;
-  signal: string | null;
-}
 
 /**
  * The restart policy, kept pure: given an exit and the clock it answers restart (with the

@@ -1,11 +1,12 @@
 import { NodeeError, messageOf } from '../lib/errors.js';
 import type { FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
+import type { ExitStatus, Service, ServiceState } from '../contract/index.js';
 import type { Logger } from '../lib/log.js';
 import { isSameProcess } from '../lib/proc.js';
 import type { LogRotator } from './log-rotator.js';
 import type { ServiceMetrics } from './metrics.js';
-import { RestartPolicy, describe, type ExitStatus } from './policy.js';
+import { RestartPolicy, describe } from './policy.js';
 import type { RecordFile } from './record-store.js';
 import { AT_REST, canTransition, type ServiceRecord } from './state.js';
 import { resolveCommand } from './steps/command.js';
@@ -18,7 +19,6 @@ import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
 import { stopTree } from './steps/stop.js';
 import { resolveUser, type RunAs } from './steps/user.js';
-import type { Service, ServiceState } from './types.js';
 
 export interface RunnerDeps {
   log: Logger;

@@ -1,4 +1,4 @@
-import { ALL_STATES, type ExitInfo, type ServiceState } from './types.js';
+import type { ExitInfo, ServiceState } from '../contract/index.js';
 import type { ServiceSpec } from './spec.js';
 
 /** What `<prefix>/state/services/<coordinate>.json` holds: enough to re-adopt or restart. */
@@ -40,5 +40,3 @@ export function canTransition(from: ServiceState, to: ServiceState): boolean {
 
 /** States with no process and none coming: a service in one of them may be removed. */
 export const AT_REST: readonly ServiceState[] = ['stopped', 'exited', 'failed'];
-
-export { ALL_STATES };

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TIMEOUTS, type FetchTimeouts } from '../artifacts/index.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/index.js';
+import { ALL_STATES, type Service, type ServiceState } from '../contract/index.js';
 import { NodeeError, errnoOf, messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
@@ -17,14 +18,13 @@ import { PortPool } from './ports.js';
 import { RecordDir } from './record-store.js';
 import { ServiceRunner } from './runner.js';
 import { parseSpec, type ParsedSpec } from './spec.js';
-import { ALL_STATES, type ServiceRecord } from './state.js';
+import type { ServiceRecord } from './state.js';
 import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { checkFilePaths } from './steps/files.js';
 import { purgeRuntimeDir } from './steps/runtime-dir.js';
 import { SoftwareNamespace } from './steps/isolation.js';
 import { resolveUser, type RunAs } from './steps/user.js';
-import type { Service, ServiceState } from './types.js';
 
 /** Most services one POST may create, and how many of them are created at once. */
 const MAX_BATCH = 1000;

@@ -1,8 +1,10 @@
 import test from 'ava';
+import config from '../../dist/config/index.js';
 import registry from '../../dist/registry/index.js';
 import { fakeStatus, fakeService, fakeArtifact } from './_zk.mjs';
 
-const { buildRecord, encodeRecord, decodeRecord, parseConnectString, MAX_RECORD_BYTES } = registry;
+const { buildRecord, encodeRecord, decodeRecord, MAX_RECORD_BYTES } = registry;
+const { parseConnectString } = config;
 
 test('buildRecord has exactly the contract fields', (t) => {
   const status = fakeStatus('web-17');

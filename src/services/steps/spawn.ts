@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { NodeeError, errnoOf, messageOf } from '../../lib/errors.js';
 import { processStartTime } from '../../lib/proc.js';
-import type { ExitStatus } from '../policy.js';
+import type { ExitStatus } from '../../contract/index.js';
 import { findOnPath } from './command.js';
 import { openLogFds } from './logs.js';
 import type { SoftwareNamespace } from './isolation.js';

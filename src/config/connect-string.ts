@@ -1,7 +1,9 @@
 /**
- * A ZooKeeper connect string, parsed by us rather than by node-zookeeper-client: the
- * library splits each server on ':' (so `[::1]:2181` breaks) and cannot create a chroot
- * that does not exist yet. We keep the chroot ourselves and prefix every path with it.
+ * A ZooKeeper connect string (`zookeeper.connect`), parsed by us rather than by
+ * node-zookeeper-client: the library splits each server on ':' (so `[::1]:2181` breaks) and
+ * cannot create a chroot that does not exist yet. The grammar lives with the configuration,
+ * which rejects a bad string at load; the registry connects with the parsed form and keeps
+ * the chroot itself (src/registry/chroot.ts).
  */
 export interface ZkServer {
   host: string;
@@ -47,17 +49,4 @@ function port(text: string | undefined, item: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw new Error(`bad port in "${item}"`);
   return n;
-}
-
-/** Joins a path below the chroot: ('/a', '/') → '/a', ('', '/x') → '/x'. */
-export function underChroot(chroot: string, path: string): string {
-  if (chroot === '') return path;
-  return path === '/' ? chroot : chroot + path;
-}
-
-/** The inverse of underChroot, for paths the server reports in watch events. */
-export function stripChroot(chroot: string, path: string): string {
-  if (chroot === '') return path;
-  if (path === chroot) return '/';
-  return path.startsWith(chroot + '/') ? path.slice(chroot.length) : path;
 }

@@ -1,0 +1,106 @@
+/**
+ * The types of what docs/CONTRACT.md defines as JSON: what the REST API answers and what
+ * the ZooKeeper node holds. Every capability imports them from here, so none has to reach
+ * into another (or into the daemon) for a type. Types only, plus the one contract list
+ * (ALL_STATES) the type is derived from: no logic lives here.
+ */
+
+/** Every state a service can be in (contract: Service.state). */
+export const ALL_STATES = ['starting', 'running', 'backoff', 'stopping', 'draining', 'stopped', 'exited', 'failed'] as const;
+export type ServiceState = (typeof ALL_STATES)[number];
+
+/** How a process ended. */
+export interface ExitStatus {
+  /** null when unknown (an adopted process, or a start that failed before exec). */
+  code: number | null;
+  signal: string | null;
+}
+
+/** Service.lastExit: how the last process ended, and when. */
+export interface ExitInfo extends ExitStatus {
+  at: string;
+}
+
+/** A service as the API shows it (contract: "Service"). `spec` is the validated ServiceSpec. */
+export interface Service {
+  coordinate: string;
+  artifact: string;
+  state: ServiceState;
+  pid: number | null;
+  startedAt: string | null;
+  restarts: number;
+  lastExit: ExitInfo | null;
+  runtimeDir: string;
+  ports: Record<string, number>;
+  spec: Record<string, unknown>;
+}
+
+/** An artifact as the API and the ZooKeeper record show it (contract: "Artifact"). */
+export interface Artifact {
+  id: string;
+  groupId: string;
+  artifactId: string;
+  version: string;
+  state: 'installing' | 'installed';
+  path: string;
+  sizeBytes: number;
+  fileCount: number;
+  sha256: string | null;
+  source: string | null;
+  installedAt: string | null;
+  progress: { bytes: number; totalBytes: number | null };
+}
+
+/** NodeStatus.machine and the record's machine: figures read from the OS. */
+export interface MachineInfo {
+  cpus: number;
+  memoryBytes: number;
+  freeMemoryBytes: number;
+  loadavg: number[];
+  /** Free space on the filesystem that holds the prefix. */
+  diskFreeBytes: number;
+}
+
+export type ZookeeperState = 'connected' | 'connecting' | 'disconnected' | 'standalone';
+
+/** GET /v1/status (contract: "NodeStatus"). */
+export interface NodeStatus {
+  instance: string;
+  hostname: string;
+  version: string;
+  pid: number;
+  state: 'active' | 'draining';
+  startedAt: string;
+  console: { url: string; port: number };
+  zookeeper: { state: ZookeeperState; path: string | null; conflict?: string };
+  machine: MachineInfo;
+  counts: { artifacts: number; services: number; byState: Record<string, number> };
+}
+
+/**
+ * The data of `<nodesPath>/<instance>` (contract: "ZooKeeper"), UTF-8 JSON. The states are
+ * plain strings: a reader may meet a record written by another nodee version. The registry
+ * parses it with a zod schema checked against this type at build time.
+ */
+export interface NodeRecord {
+  instance: string;
+  hostname: string;
+  pid: number;
+  version: string;
+  state: string;
+  startedAt: string;
+  updatedAt: string;
+  console: { url: string; port: number };
+  machine: MachineInfo;
+  artifacts: string[];
+  services: NodeRecordService[];
+}
+
+/** One service in the ZooKeeper record: the Service fields the fleet view needs. */
+export interface NodeRecordService {
+  coordinate: string;
+  artifact: string;
+  state: string;
+  pid: number | null;
+  ports: Record<string, number>;
+}
