@@ -225,26 +225,9 @@ async function main() {
     await writeFile(cfg, JSON.stringify({ prefix: path.join(dir, 'prefix'), instance: `d${i}`, api: { listen: '127.0.0.1:0' }, zookeeper: { connect: zk.connect, nodesPath: '/bench/daemons', sessionTimeoutMs: 4000 } }));
     seen = (await watchFor(obs.c, dp, 'NODE_CREATED')).seen;
     const t0 = now();
-    const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'dist', 'cli.js'), 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const exited = new Promise((r) => proc.once('exit', r));
-    t.teardown(async () => {
-      if (proc.exitCode === null) {
-        proc.kill('SIGKILL');
-        await exited;
-      }
-    });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
+    const { proc, exited, started } = launchDaemon(cfg);
     dStart.push((await seen) - t0);
-    let url;
-    for (;;) {
-      const m3 = /"url":"([^"]+)","msg":"nodee started"/.exec(out);
-      if (m3) {
-        url = m3[1];
-        break;
-      }
-      await sleep(10);
-    }
+    const url = await started;
     const t1 = now();
     await fetch(new URL('/v1/drain', url), { method: 'POST' });
     dDrain.push((await dataMatches(obs.c, dp, (r) => r.state === 'draining')) - t1);
@@ -282,6 +265,26 @@ async function main() {
   console.log(`record with 1,000 services and 100 artifacts: ${bytes} bytes = ${((bytes / (1024 * 1024)) * 100).toFixed(1)} % of ZooKeeper's 1 MiB limit`);
 }
 
+/** The built daemon on `cfg`, killed at teardown; `started` resolves to its API URL. */
+function launchDaemon(cfg) {
+  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'dist', 'cli.js'), 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((r) => proc.once('exit', r));
+  t.teardown(async () => {
+    if (proc.exitCode === null) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  });
+  let out = '';
+  proc.stdout.on('data', (d) => (out += d));
+  const started = (async () => {
+    let url;
+    while (!(url = /"url":"([^"]+)","msg":"nodee started"/.exec(out)?.[1])) await sleep(10);
+    return url;
+  })();
+  return { proc, exited, started };
+}
+
 /** One daemon registered in `connect`; 1,000 `sleep` services POSTed 16 at a time. */
 async function startBurstDaemon(connect) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'nodee-bench-burst-'));
@@ -293,21 +296,13 @@ async function startBurstDaemon(connect) {
   const cfg = path.join(dir, 'nodee.yaml');
   const prefix = path.join(dir, 'prefix');
   await writeFile(cfg, JSON.stringify({ prefix, instance: 'burst', api: { listen: '127.0.0.1:0' }, zookeeper: { connect, nodesPath: '/bench/burst', sessionTimeoutMs: 10000 } }));
-  const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, path.join(ROOT, 'dist', 'cli.js'), 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const exited = new Promise((r) => proc.once('exit', r));
-  t.teardown(async () => {
-    if (proc.exitCode === null) {
-      proc.kill('SIGKILL');
-      await exited;
-    }
+  const { proc, exited, started } = launchDaemon(cfg);
+  t.teardown(() => {
     try {
       execFileSync('pkill', ['-KILL', '-f', 'sleep 100000']);
     } catch {}
   });
-  let out = '';
-  proc.stdout.on('data', (d) => (out += d));
-  let url;
-  while (!(url = /"url":"([^"]+)","msg":"nodee started"/.exec(out)?.[1])) await sleep(10);
+  const url = await started;
   const api = (method, p, body) => fetch(new URL(p, url), { method, headers: { 'content-type': 'application/json' }, body: body && JSON.stringify(body) });
   await (await api('PUT', '/v1/artifacts/bench/svc/1.0.0', { url: `file://${path.join(dir, 'svc.zip')}` })).text();
   const setWrites = async () => {
