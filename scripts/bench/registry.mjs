@@ -297,7 +297,7 @@ async function startBurstDaemon(connect) {
   const prefix = path.join(dir, 'prefix');
   await writeFile(cfg, JSON.stringify({ prefix, instance: 'burst', api: { listen: '127.0.0.1:0' }, zookeeper: { connect, nodesPath: '/bench/burst', sessionTimeoutMs: 10000 } }));
   const { proc, exited, started } = launchDaemon(cfg);
-  t.teardown(() => {
+  t.teardown(async () => {
     try {
       execFileSync('pkill', ['-KILL', '-f', 'sleep 100000']);
     } catch {}
