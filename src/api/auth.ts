@@ -1,14 +1,15 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { NodeeError } from '../lib/errors.js';
+import { CONSOLE_ASSETS } from './console-assets.js';
 
 /**
  * The only requests that need no token, compared with the raw request path exactly as it
  * arrived. Everything else needs it, whatever the router would make of the path: the
  * router is lenient (case, trailing slash) and capabilities may add routes anywhere, so
  * authentication is an allow-list of what is open, never a guess at what is protected.
- * (The console is one self-contained page; when it grows static assets, list them here.
- * /openapi.json describes the routes and holds no secret: tools may read it without a token.)
+ * /openapi.json describes the routes and holds no secret: tools may read it without a token.
+ * The console's static assets (console-assets.ts) are open too, each by its exact path.)
  */
 export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics', '/', '/openapi.json']);
 
@@ -21,7 +22,7 @@ export const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/metrics', 
 export function bearerAuth(token: string) {
   const expected = digest(token);
   return async (ctx: Context, next: Next): Promise<void> => {
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && OPEN_PATHS.has(ctx.path)) return next();
+    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && (OPEN_PATHS.has(ctx.path) || CONSOLE_ASSETS.has(ctx.path))) return next();
     const header = ctx.get('authorization');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match || !timingSafeEqual(digest(match[1] as string), expected)) {

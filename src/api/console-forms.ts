@@ -77,11 +77,21 @@ function specFromForm(form) {
   return spec;
 }
 
+/** A pasted spec: JSON, or YAML through the yaml package's browser build (served by the daemon). */
+async function parseSpecText(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    const YAML = await import("/console/yaml/index.js");
+    return YAML.parse(text);
+  }
+}
+
 async function startServices(form, makeSpec) {
   const button = form.querySelector("button");
   button.disabled = true;
   try {
-    const created = await api("POST", "/v1/services", makeSpec());
+    const created = await api("POST", "/v1/services", await makeSpec());
     const list = created.services || [created];
     result("service-result", list.map((s) => "started " + s.coordinate + ": " + s.state + (s.pid ? " (pid " + s.pid + ")" : "")).join("\\n"), true);
   } catch (err) {
@@ -98,7 +108,7 @@ $("service-form").onsubmit = (ev) => {
 };
 $("spec-form").onsubmit = (ev) => {
   ev.preventDefault();
-  startServices(ev.target, () => JSON.parse(ev.target.elements.spec.value));
+  startServices(ev.target, () => parseSpecText(ev.target.elements.spec.value));
 };
 
 // ---- logs: the last 200 lines, then followed through a streamed fetch until closed

@@ -62,7 +62,7 @@ export const consolePage = `<!doctype html>
         <button>start</button>
       </form>
       <details>
-        <summary>or paste a ServiceSpec as JSON (or {"services": [...]})</summary>
+        <summary>or paste a ServiceSpec as JSON or YAML (or a list of them under "services")</summary>
         <form id="spec-form">
           <textarea name="spec" rows="8" cols="60" required></textarea>
           <button>start</button>

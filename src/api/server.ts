@@ -10,6 +10,7 @@ import { NodeeError, errnoOf } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
 import { bearerAuth } from './auth.js';
+import { consoleAssets } from './console-assets.js';
 import { consolePage } from './console-page.js';
 import { errorMiddleware } from './error-middleware.js';
 import { jsonBody } from './json-body.js';
@@ -139,6 +140,7 @@ function buildApp(options: ApiServerOptions, log: Logger): Koa {
   app.use(requestGuard({ listenHost: splitHostPort(options.listen).host, tls: options.tls !== undefined, allowedHosts: options.allowedHosts ?? [] }));
   // before any route, open ones included: what is open is decided by auth's own allow-list
   if (options.token) app.use(bearerAuth(options.token));
+  app.use(consoleAssets());
   app.use(jsonBody(options.bodyLimitBytes));
 
   // exact paths: /HEALTHZ or /metrics/ are 404, not another spelling of an open route
@@ -152,7 +154,8 @@ function buildApp(options: ApiServerOptions, log: Logger): Koa {
   });
   open.get('/', (ctx) => {
     ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Content-Security-Policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'");
+    // 'self' for the console's own modules (/console/yaml/...), nothing from anywhere else
+    ctx.set('Content-Security-Policy', "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'");
     ctx.body = consolePage;
   });
   open.get('/openapi.json', (ctx) => {

@@ -128,6 +128,13 @@ test.serial('start services from the form and from pasted JSON; API errors are s
   for (const c of ['1.json.borud.fbu', '2.json.borud.fbu']) t.is((await d.api('GET', `/v1/services/${c}`)).body.state, 'running', c);
   await ui.rowIn('2.json.borud.fbu', 'running');
 
+  // YAML too: parsed in the page by the yaml package's browser build the daemon serves
+  await ui.submit('spec-form', { spec: `coordinate: 1.yaml.borud.fbu\nartifact: ${E2E_ART}\ncommand: [bin/sleeper]\nenv:\n  GREETING: "hi: there"\n` });
+  await ui.waitFor(`$("service-result").textContent.startsWith("started 1.yaml.borud.fbu: running")`);
+  const fromYaml = (await d.api('GET', '/v1/services/1.yaml.borud.fbu?reveal=env')).body;
+  t.is(fromYaml.state, 'running');
+  t.deepEqual(fromYaml.spec.env, { GREETING: 'hi: there' });
+
   await ui.submit('service-form', { coordinate: '1.nope.borud.fbu', artifact: 'com.example:absent:1.0', command: 'run', ports: '', env: '', user: '' });
   await ui.waitFor(`$("service-result").textContent.startsWith("start failed")`);
   t.regex(await ui.text('#service-result'), /^start failed: ARTIFACT_NOT_INSTALLED: artifact com\.example:absent:1\.0 is not installed/);

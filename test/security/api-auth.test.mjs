@@ -100,3 +100,16 @@ test('a daemon without a token says at start that its API is open to every local
   const guarded = await daemonWithToken(t);
   t.falsy(warning(guarded));
 });
+
+test('the console assets are open by their exact paths only; nothing else under /console is served or open', async (t) => {
+  const d = await daemonWithToken(t);
+  const asset = await rawRequest(d.url, { path: '/console/yaml/index.js' });
+  t.is(asset.status, 200);
+  t.regex(asset.headers['content-type'], /^text\/javascript/);
+  t.regex(asset.text, /export/);
+  for (const p of ['/console/yaml/../../package.json', '/console/yaml/%2e%2e/%2e%2e/package.json', '/console/yaml/', '/console/yaml/index.js/', '/CONSOLE/yaml/index.js', '/console/yaml/nope.js']) {
+    isError(t, await rawRequest(d.url, { path: p }), 401, 'UNAUTHORIZED', `GET ${p}`);
+    isError(t, await rawRequest(d.url, { path: p, headers: auth }), 404, 'NOT_FOUND', `GET ${p} with the token`);
+  }
+  isError(t, await rawRequest(d.url, { method: 'POST', path: '/console/yaml/index.js', headers: json, body: '{}' }), 401, 'UNAUTHORIZED', 'POST of an asset');
+});
