@@ -25,6 +25,9 @@ command -v node >/dev/null || { echo "node (>= 20.18) is not on PATH" >&2; exit 
 install -d -m 0755 "$dest"
 cp -a "$src/package.json" "$src/package-lock.json" "$src/dist" "$src/README.md" "$dest/"
 (cd "$dest" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+# services' first-start worker runs node on dist/ as the service's user: the code (no
+# secrets in it) must be readable by every user, whatever root's umask was when it was built
+chmod -R a+rX "$dest"
 ln -sf "$dest/dist/cli.js" /usr/local/bin/nodee
 chmod 0755 "$dest/dist/cli.js"
 
