@@ -104,7 +104,7 @@ export class ServiceCgroup {
       if (this.dirs.unified !== undefined) await put(path.join(this.dirs.unified, 'cgroup.kill'), '1', true);
       let left = await this.pids();
       if (left.length > 0 && this.dirs.freezer !== undefined) await this.freezeAndKill();
-      else if (left.length > 0 && this.dirs.unified === undefined) this.signalAll(left);
+      else if (left.length > 0) this.signalAll(left); // no freezer: kill what we see, the loop catches forks
       left = await this.pids();
       if (left.length === 0) return;
       if (Date.now() > deadline) {

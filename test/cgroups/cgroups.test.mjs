@@ -155,6 +155,19 @@ test('kill() ends a setsid, env -i grandchild too; remove() then succeeds', asyn
   await cg.remove(); // again: nothing to do
 });
 
+test('kill() on v1 without the unified mirror: the freezer stops a forking loop while each pid gets SIGKILL', async (t) => {
+  const { cgroups } = await setUp(t);
+  const cg = await cgroups.create('svc-v1', {});
+  // enter the v1 hierarchies only, so cgroup.kill (unified) cannot see it: the freezer path must
+  const v1Only = { procsFiles: cg.procsFiles.filter((f) => !f.includes('/unified/')) };
+  const child = spawnIn(v1Only, ['sh', '-c', 'while :; do sleep 1000 & sleep 0.01; done']);
+  await until('a few children', async () => (await cg.pids()).length >= 5);
+  await cg.kill();
+  t.deepEqual(await cg.pids(), []);
+  t.deepEqual(await child.exited, { code: null, signal: 'SIGKILL' });
+  await cg.remove();
+});
+
 test('memory limit: a process allocating past it is OOM-killed and counted', async (t) => {
   const { cgroups } = await setUp(t);
   const cg = await cgroups.create('svc-mem', { memoryMB: 50 });
