@@ -218,3 +218,15 @@ test('cpu quota: a busy loop at cpu 0.2 gets well under a core', async (t) => {
   await cg.setLimits({});
   t.is(readFileSync(cg.procsFiles.find((f) => f.includes('/cpu/')).replace('cgroup.procs', 'cpu.cfs_quota_us'), 'utf8').trim(), '-1');
 });
+
+test('mount parsing: this host, and a pure cgroup2 systemd host', async (t) => {
+  const { parseMountinfo, parseProcCgroup } = await import('../../dist/cgroups/mounts.js');
+  const here = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  for (const c of ['memory', 'cpu', 'pids', 'freezer']) t.truthy(here.find((h) => h.controllers.includes(c)), c);
+  t.is(here.find((h) => h.v2).mountPoint, '/sys/fs/cgroup/unified');
+  // a pure v2 host: one cgroup2 mount, the `0::` line names our unit
+  const v2 = parseMountinfo('30 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n');
+  t.deepEqual(v2, [{ controllers: ['unified'], v2: true, mountPoint: '/sys/fs/cgroup', root: '/' }]);
+  t.deepEqual([...parseProcCgroup('0::/system.slice/nodee.service\n')], [['unified', '/system.slice/nodee.service']]);
+  t.deepEqual([...parseProcCgroup('4:memory:/a\n2:cpu,cpuacct:/b\n1:name=systemd:/c\n')], [['memory', '/a'], ['cpu,cpuacct', '/b']]);
+});
