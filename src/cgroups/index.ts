@@ -177,6 +177,8 @@ async function makeLayout(parent: string, instance: string): Promise<Layout> {
  */
 async function layoutV2(h: Hierarchy, parent: string, instance: string, own: string | undefined): Promise<Layout> {
   let base: string;
+  // already in our leaf: a daemon restarted in place, or systemd's DelegateSubgroup=daemon
+  if (own !== undefined && own.endsWith('/daemon')) own = path.posix.dirname(own);
   if (parent !== 'auto') base = parent;
   else if (own !== undefined && (await delegated(h, own))) {
     const ownDir = dirOf(h, own)!;
