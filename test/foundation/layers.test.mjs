@@ -12,6 +12,7 @@ const MAY_IMPORT = {
   lib: [],
   contract: [],
   config: ['lib'],
+  cgroups: ['lib'],
   artifacts: ['lib', 'config', 'contract'],
   services: ['lib', 'config', 'contract', 'artifacts'],
   registry: ['lib', 'config', 'contract'],
