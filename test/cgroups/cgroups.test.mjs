@@ -45,7 +45,8 @@ async function setUp(t) {
 
 /** Spawn `argv` the way the runner will: a tiny sh wrapper writes its own pid to each procs file, then execs. */
 function spawnIn(cg, argv, opts = {}) {
-  const child = spawn('/bin/sh', ['-c', 'for f in $NODEE_PROCS; do echo $$ > "$f" || exit 99; done; exec "$@"', 'sh', ...argv], {
+  // the wrapper joins each hierarchy in turn; "entered" on stderr says it joined them all
+  const child = spawn('/bin/sh', ['-c', 'for f in $NODEE_PROCS; do echo $$ > "$f" || exit 99; done; echo entered >&2; exec "$@"', 'sh', ...argv], {
     env: { ...process.env, NODEE_PROCS: cg.procsFiles.join(' ') },
     stdio: ['ignore', 'pipe', 'pipe'],
     ...opts,
@@ -53,6 +54,10 @@ function spawnIn(cg, argv, opts = {}) {
   child.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   child.out = '';
   child.stdout.on('data', (d) => (child.out += d));
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  child.entered = until('the child to join every hierarchy', () => err.startsWith('entered'));
+  child.entered.catch(() => {}); // awaited where it matters; never an unhandled rejection elsewhere
   return child;
 }
 
@@ -118,7 +123,7 @@ test('a child entering before exec is in every hierarchy; usage reads; open() af
   t.is(cg.procsFiles.length, 6); // memory, cpu, cpuacct, pids, freezer, unified
   t.is(await cgroups.create('svc-a', {}).then((c) => c.procsFiles.length), 6); // idempotent
   const child = spawnIn(cg, ['sleep', '1000']);
-  await until('the child in the cgroup', async () => (await cg.pids()).includes(child.pid));
+  await child.entered;
   t.deepEqual(await cg.pids(), [child.pid]);
   for (const f of cg.procsFiles) t.is(readFileSync(f, 'utf8').trim(), String(child.pid), f);
   const u = await cg.usage();
