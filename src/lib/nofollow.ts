@@ -1,6 +1,7 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errnoOf } from './errors.js';
+import { isRoot } from './proc.js';
 
 /**
  * Filesystem work in a tree that someone else (a service user) can change while root walks
@@ -67,7 +68,7 @@ async function emptyAndRemove(p: string, depth: number): Promise<void> {
   const dir = await fs.open(p, DIR_FLAGS);
   try {
     // a non-root daemon needs the write bit to unlink entries (a service may have dropped it)
-    if (process.getuid?.() !== 0) await dir.chmod(0o700).catch(() => undefined);
+    if (!isRoot()) await dir.chmod(0o700).catch(() => undefined);
     for (const name of await fs.readdir(at(dir.fd, ''))) await removeAt(dir.fd, name, depth + 1);
   } finally {
     await dir.close();

@@ -37,3 +37,8 @@ export function processStartTime(pid: number): number | undefined {
 export function isSameProcess(pid: number, startTime: number): boolean {
   return processStartTime(pid) === startTime;
 }
+
+/** Whether the daemon runs as root: only then can it switch users, chown, mount and make cgroups. */
+export function isRoot(): boolean {
+  return process.getuid?.() === 0;
+}

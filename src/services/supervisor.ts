@@ -9,7 +9,7 @@ import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
 import { parseCoordinate, servicePathsOf, type ServicePaths } from './coordinate.js';
-import { processStartTime } from '../lib/proc.js';
+import { isRoot, processStartTime } from '../lib/proc.js';
 import { LogRotator } from './log-rotator.js';
 import { findLeader } from './process-table.js';
 import { readManifest, withDefaults } from './manifest.js';
@@ -371,7 +371,7 @@ export class Supervisor extends EventEmitter {
 
   /** Root services see the software tree read-only; a non-root daemon relies on mode bits. */
   private async openNamespace(): Promise<SoftwareNamespace | undefined> {
-    if (this.o.isolateSoftware === false || process.getuid?.() !== 0) return undefined;
+    if (this.o.isolateSoftware === false || !isRoot()) return undefined;
     const softwareRoot = path.join(this.o.prefix, 'software');
     mkdirSync(softwareRoot, { recursive: true });
     const ns = await SoftwareNamespace.open(realpathSync(softwareRoot), this.log);

@@ -1,6 +1,7 @@
 import { closeSync, constants, fchownSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errnoOf } from '../../lib/errors.js';
+import { isRoot } from '../../lib/proc.js';
 import type { Logger } from '../../lib/log.js';
 import type { RunAs } from './user.js';
 
@@ -73,8 +74,4 @@ export function openLogFds(logDir: string, user: RunAs | undefined): [number, nu
     for (const fd of fds) closeSync(fd);
     throw err;
   }
-}
-
-function isRoot(): boolean {
-  return process.getuid?.() === 0;
 }

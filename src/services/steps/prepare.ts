@@ -2,6 +2,7 @@ import type { FetchTimeouts } from '../../artifacts/index.js';
 import type { Config } from '../../config/index.js';
 import { NodeeError, errnoOf, isNodeeError, messageOf } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import { isRoot } from '../../lib/proc.js';
 import type { ServiceSpec } from '../spec.js';
 import { runAsUser } from './as-user.js';
 import { copyFiles } from './files.js';
@@ -33,7 +34,7 @@ export interface PrepareJob {
  */
 export async function prepareFirstStart(job: PrepareJob, user: RunAs | undefined, log: Logger): Promise<void> {
   if (job.files.length === 0 && !job.restore) return;
-  if (user && user.uid !== 0 && process.getuid?.() === 0) return runAsUser(user, job, log);
+  if (user && user.uid !== 0 && isRoot()) return runAsUser(user, job, log);
   return prepareHere(job, log).catch((err: unknown) => {
     throw asPrepareError(err);
   });

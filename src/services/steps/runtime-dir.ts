@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errnoOf } from '../../lib/errors.js';
+import { isRoot } from '../../lib/proc.js';
 import type { Logger } from '../../lib/log.js';
 import { removeTreeNoFollow } from '../../lib/nofollow.js';
 import { ensureLogDir } from './logs.js';
@@ -22,7 +23,7 @@ export async function ensureRuntimeDir(paths: ServicePaths, user: RunAs | undefi
   await fs.mkdir(runtimeDir, { mode: RUNTIME_DIR_MODE }).catch((err: unknown) => {
     if (errnoOf(err) !== 'EEXIST') throw err;
   });
-  if (process.getuid?.() === 0) await fs.lchown(runtimeDir, user?.uid ?? 0, user?.gid ?? 0);
+  if (isRoot()) await fs.lchown(runtimeDir, user?.uid ?? 0, user?.gid ?? 0);
   // a runtime dir of nodee 0.1.0 was 0755: tighten, never loosen what the service chose
   const { mode } = await fs.lstat(runtimeDir);
   if ((mode & 0o777 & ~RUNTIME_DIR_MODE) !== 0) await fs.chmod(runtimeDir, mode & RUNTIME_DIR_MODE);

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync } from 'node:fs';
 import { NodeeError, errnoOf, messageOf } from '../../lib/errors.js';
-import { processStartTime } from '../../lib/proc.js';
+import { isRoot, processStartTime } from '../../lib/proc.js';
 import type { ExitStatus } from '../../contract/index.js';
 import { findOnPath } from './command.js';
 import { openLogFds } from './logs.js';
@@ -75,7 +75,7 @@ const SETPRIV = findOnPath('setpriv');
  * setpriv (or as non-root, which cannot switch anyway) spawn's uid/gid are used.
  */
 function asUser(user: RunAs, argv: string[]): [string[], { uid: number; gid: number } | undefined] {
-  if (SETPRIV && process.getuid?.() === 0) {
+  if (SETPRIV && isRoot()) {
     return [[SETPRIV, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv], undefined];
   }
   return [argv, { uid: user.uid, gid: user.gid }];

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { NodeeError } from '../../lib/errors.js';
+import { isRoot } from '../../lib/proc.js';
 
 export interface RunAs {
   name: string;
@@ -13,7 +14,7 @@ export interface RunAs {
  * root daemon can switch users; asking a non-root daemon is a 400, not a start that fails.
  */
 export function resolveUser(name: string): RunAs {
-  if (process.getuid?.() !== 0) {
+  if (!isRoot()) {
     throw new NodeeError('BAD_REQUEST', `user: the daemon does not run as root, so it cannot run a service as "${name}"`);
   }
   let line: string;
