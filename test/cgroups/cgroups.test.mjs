@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { Cgroups } from '../../dist/cgroups/index.js';
 import { processStartTime } from '../../dist/lib/proc.js';
+import { waitFor } from '../helpers/tmp.mjs';
 
 // Real cgroups, real processes. This host is v1 with a hybrid (controller-less) cgroup2 mount
 // at /sys/fs/cgroup/unified; every test makes its own parent so tests and daemons never meet.
@@ -56,19 +57,9 @@ function spawnIn(cg, argv, opts = {}) {
   child.stdout.on('data', (d) => (child.out += d));
   let err = '';
   child.stderr.on('data', (d) => (err += d));
-  child.entered = until('the child to join every hierarchy', () => err.startsWith('entered'));
+  child.entered = waitFor(() => err.startsWith('entered'), { what: 'the child to join every hierarchy' });
   child.entered.catch(() => {}); // awaited where it matters; never an unhandled rejection elsewhere
   return child;
-}
-
-async function until(what, fn, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
 }
 
 test('detect: a v1/hybrid host with a usable parent is cgroup1', async (t) => {
@@ -144,10 +135,10 @@ test('kill() ends a setsid, env -i grandchild too; remove() then succeeds', asyn
   const { parent, cgroups } = await setUp(t);
   const cg = await cgroups.create('svc-b', {});
   const child = spawnIn(cg, ['sh', '-c', 'setsid sh -c "env -i sleep 1000 &"; exec sleep 1000']);
-  const pids = await until('two sleeps', async () => {
+  const pids = await waitFor(async () => {
     const p = await cg.pids();
     return p.length === 2 && p.every((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep')) && p;
-  });
+  }, { what: 'two sleeps' });
   const grandchild = pids.find((p) => p !== child.pid);
   t.is(readFileSync(`/proc/${grandchild}/environ`, 'utf8'), ''); // it cleared its env
   t.not(readFileSync(`/proc/${grandchild}/stat`, 'utf8').split(') ')[1].split(' ')[3], String(child.pid)); // another session
@@ -166,7 +157,7 @@ test('kill() on v1 without the unified mirror: the freezer stops a forking loop 
   // enter the v1 hierarchies only, so cgroup.kill (unified) cannot see it: the freezer path must
   const v1Only = { procsFiles: cg.procsFiles.filter((f) => !f.includes('/unified/')) };
   const child = spawnIn(v1Only, ['sh', '-c', 'while :; do sleep 1000 & sleep 0.01; done']);
-  await until('a few children', async () => (await cg.pids()).length >= 5);
+  await waitFor(async () => (await cg.pids()).length >= 5, { what: 'a few children' });
   await cg.kill();
   t.deepEqual(await cg.pids(), []);
   t.deepEqual(await child.exited, { code: null, signal: 'SIGKILL' });
@@ -197,7 +188,7 @@ test('pids limit: forks fail at the limit', async (t) => {
     'time.sleep(1000)',
   ].join('\n');
   const child = spawnIn(cg, ['python3', '-c', script]);
-  const forked = Number(await until('the fork count', () => child.out.trim()));
+  const forked = Number(await waitFor(() => child.out.trim(), { what: 'the fork count' }));
   t.true(forked < 10, `forked ${forked}`);
   t.true((await cg.pids()).length <= 10);
   t.true((await cg.usage()).pids <= 10);

@@ -1,18 +1,11 @@
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/daemon.mjs';
+import { filesUnder } from '../helpers/files.mjs';
 
 // The docs ship with the repository: every relative link in README.md and docs/**/*.md must
 // name a file or directory inside it (users never see anything outside it).
-
-function markdownUnder(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return markdownUnder(p);
-    return e.name.endsWith('.md') ? [p] : [];
-  });
-}
 
 /** Targets of inline links and images `[text](target)` and of reference definitions `[x]: target`, outside code. */
 function linkTargets(markdown) {
@@ -22,7 +15,7 @@ function linkTargets(markdown) {
   return [...inline, ...refs];
 }
 
-const files = [path.join(ROOT, 'README.md'), ...markdownUnder(path.join(ROOT, 'docs'))];
+const files = [path.join(ROOT, 'README.md'), ...filesUnder(path.join(ROOT, 'docs'), '.md')];
 
 test('every relative link in README.md and docs/ resolves to a file inside the repository', (t) => {
   const root = realpathSync(ROOT);

@@ -2,6 +2,7 @@ import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/daemon.mjs';
+import { filesUnder } from '../helpers/files.mjs';
 
 // The layering of src/, read from the sources (docs/ARCHITECTURE.md says why). Each folder
 // lists the folders it may import from; anything else is a build-order or cycle waiting to
@@ -26,14 +27,6 @@ const FILES_MAY_IMPORT = { 'cli.ts': ['cli'] };
 const NO_ENTRY_POINT = new Set(['lib']);
 
 const SRC = path.join(ROOT, 'src');
-
-function tsUnder(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) return tsUnder(p);
-    return e.name.endsWith('.ts') ? [p] : [];
-  });
-}
 
 /** Relative specifiers of static imports, re-exports and dynamic imports. */
 function relativeImports(source) {
@@ -70,7 +63,7 @@ test('every folder of src/ is in the table of layers', (t) => {
 });
 
 test('src/ imports only down the layers, and across folders only through index.js', (t) => {
-  const files = tsUnder(SRC);
+  const files = filesUnder(SRC, '.ts');
   t.true(files.length > 50, `found ${files.length} files`);
   t.deepEqual(
     files.flatMap((f) => violations(path.relative(SRC, f).split(path.sep).join('/'), readFileSync(f, 'utf8'))),
