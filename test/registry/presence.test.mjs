@@ -34,18 +34,25 @@ test('the node appears with the record, ephemeral, parents created; close remove
   await presence.close(); // twice is fine
 });
 
-test('a burst of changes is a few writes, ending with the last record', async (t) => {
+/**
+ * A started Presence whose node exists, an observer, and its write count so far: a session
+ * lost under load re-creates the node instead of setting it, so creates count too.
+ */
+async function presenceForBursts(t, name) {
   const obs = await observer(t, sharedZk().connect);
-  const p = uniquePath(t) + '/burst';
+  const p = uniquePath(t) + '/' + name;
   const { presence, metric } = makePresence(t, { connect: sharedZk().connect, path: p });
   presence.start();
-  presence.setData(record('burst', 0));
+  presence.setData(record(name, 0));
   await nodeOf(obs, p);
-  // a session lost under load re-creates the node instead of setting it: count both
   const writes = async () => (await metric('nodee_zk_writes_total', { op: 'set' })) + (await metric('nodee_zk_writes_total', { op: 'create' }));
   // the observer may see a write before the presence has its answer: wait for the counters
   await waitFor(async () => (await writes()) >= 1, { what: 'create counted' });
-  const before = await writes();
+  return { obs, p, presence, writes, before: await writes() };
+}
+
+test('a burst of changes is a few writes, ending with the last record', async (t) => {
+  const { obs, p, presence, writes, before } = await presenceForBursts(t, 'burst');
   for (let i = 1; i <= 200; i++) presence.setData(record('burst', i));
   await nodeOf(obs, p, (n) => n.json.services.length === 200);
   const n = await waitFor(async () => (await writes()) - before, { what: 'writes counted' });
@@ -53,15 +60,7 @@ test('a burst of changes is a few writes, ending with the last record', async (t
 });
 
 test('a burst of changes that lasts seconds (services starting one by one) is about one write a second', async (t) => {
-  const obs = await observer(t, sharedZk().connect);
-  const p = uniquePath(t) + '/long-burst';
-  const { presence, metric } = makePresence(t, { connect: sharedZk().connect, path: p });
-  presence.start();
-  presence.setData(record('long', 0));
-  await nodeOf(obs, p);
-  const writes = async () => (await metric('nodee_zk_writes_total', { op: 'set' })) + (await metric('nodee_zk_writes_total', { op: 'create' }));
-  await waitFor(async () => (await writes()) >= 1, { what: 'create counted' });
-  const before = await writes();
+  const { obs, p, presence, writes, before } = await presenceForBursts(t, 'long');
   // 300 changes over 3 s, like 1,000 API starts in a row
   for (let i = 1; i <= 300; i++) {
     presence.setData(record('long', i % 100));
