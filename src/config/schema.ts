@@ -99,6 +99,37 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * What this node offers to reservations (`resources` of services). A key left out is
+     * measured at start-up: the machine's memory less 10 %, its cores, the disk free under prefix.
+     */
+    capacity: z
+      .object({
+        memoryMB: z.number().positive().optional(),
+        cpu: z.number().positive().optional(),
+        diskMB: z.number().positive().optional(),
+      })
+      .strict()
+      .prefault({}),
+    /** Free-form labels, published for placement constraints. */
+    labels: z
+      .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label names are letters, digits, ".", "_", "/" or "-"'), z.string().max(256))
+      .refine((l) => Object.keys(l).length <= 64, 'at most 64 labels')
+      .default({}),
+    cgroup: z
+      .object({
+        /**
+         * Where service cgroups are made: `auto` is the daemon's own cgroup when systemd delegated
+         * it (Delegate=yes), else /nodee/<instance>; or an absolute cgroup path.
+         */
+        parent: z
+          .string()
+          .regex(/^auto$|^(\/[A-Za-z0-9._@-]+)+$/, 'must be "auto" or an absolute cgroup path like /nodee/a')
+          .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), 'must not hold "." or ".." segments')
+          .default('auto'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

@@ -19,7 +19,36 @@ export interface ExitStatus {
 /** Service.lastExit: how the last process ended, and when. */
 export interface ExitInfo extends ExitStatus {
   at: string;
+  /** The kernel's OOM killer ended it (the service went over `resources.memoryMB`). Absent in records of nodee 0.1. */
+  oom?: boolean;
 }
+
+/** ServiceSpec.resources: limits (memoryMB, cpu, pids) and reservations (all four). Absent: neither. */
+export interface Resources {
+  memoryMB?: number;
+  /** Cores: 0.5 is half a core. */
+  cpu?: number;
+  pids?: number;
+  /** Reserved only (admission, placement), not enforced. */
+  diskMB?: number;
+}
+
+/** What a node offers to reservations, and what is reserved of it. */
+export interface NodeResources {
+  memoryMB: number;
+  cpu: number;
+  diskMB: number;
+}
+
+/** Service.usage, read from the service's cgroup; null where unknown (no cgroup, not running). */
+export interface Usage {
+  memoryBytes: number | null;
+  cpuSeconds: number | null;
+  pids: number | null;
+}
+
+/** How services are contained on this node: a cgroup each, or only a process group. */
+export type Containment = 'cgroup2' | 'cgroup1' | 'none';
 
 /** A service as the API shows it (contract: "Service"). `spec` is the validated ServiceSpec. */
 export interface Service {
@@ -32,6 +61,7 @@ export interface Service {
   lastExit: ExitInfo | null;
   runtimeDir: string;
   ports: Record<string, number>;
+  usage: Usage;
   spec: Record<string, unknown>;
 }
 
@@ -75,6 +105,9 @@ export interface NodeStatus {
   zookeeper: { state: ZookeeperState; path: string | null; conflict?: string };
   machine: MachineInfo;
   counts: { artifacts: number; services: number; byState: Record<string, number> };
+  labels: Record<string, string>;
+  resources: { capacity: NodeResources; reserved: NodeResources };
+  containment: Containment;
 }
 
 /**
@@ -94,6 +127,10 @@ export interface NodeRecord {
   machine: MachineInfo;
   artifacts: string[];
   services: NodeRecordService[];
+  /** The 0.2 fields: absent in the record of a nodee 0.1 node. */
+  labels?: Record<string, string>;
+  resources?: { capacity: NodeResources; reserved: NodeResources };
+  containment?: string;
 }
 
 /** One service in the ZooKeeper record: the Service fields the fleet view needs. */
@@ -103,4 +140,6 @@ export interface NodeRecordService {
   state: string;
   pid: number | null;
   ports: Record<string, number>;
+  /** The spec's resources (absent in a nodee 0.1 record). */
+  resources?: Resources;
 }

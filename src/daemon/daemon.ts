@@ -14,7 +14,8 @@ import { Presence, buildRecord } from '../registry/index.js';
 import { Supervisor, serviceRoutes } from '../services/index.js';
 import { advertisedUrl } from './advertise.js';
 import { PrefixLock } from './prefix-lock.js';
-import { readMachine } from './status.js';
+import { readMachine, resolveCapacity } from './status.js';
+import { Cgroups } from '../cgroups/index.js';
 
 /** Each capability's API routes, mounted by the API server after its own. */
 export function capabilityRouters(store: ArtifactStore, supervisor: Supervisor): Router[] {
@@ -78,6 +79,8 @@ export class Daemon {
       log: this.log.child({ component: 'services' }),
       metrics: this.metrics,
       artifacts: this.store,
+      capacity: await resolveCapacity(config.capacity, config.prefix),
+      cgroups: await Cgroups.detect({ parent: config.cgroup.parent, instance, log: this.log.child({ component: 'cgroups' }) }),
     });
     this.store.setInUseCheck((id) => this.supervisor.usesArtifact(id));
     await this.supervisor.init();
@@ -152,6 +155,9 @@ export class Daemon {
         : { state: 'standalone', path: null },
       machine: await readMachine(config.prefix),
       counts: { artifacts: artifacts.length, services: services.length, byState: this.supervisor.counts() },
+      labels: { ...config.labels },
+      resources: this.supervisor.resources(),
+      containment: this.supervisor.containment,
     };
   }
 

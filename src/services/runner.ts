@@ -1,7 +1,7 @@
 import { NodeeError, messageOf } from '../lib/errors.js';
 import type { FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
-import type { ExitStatus, Service, ServiceState } from '../contract/index.js';
+import type { ExitStatus, Resources, Service, ServiceState } from '../contract/index.js';
 import type { Logger } from '../lib/log.js';
 import { isSameProcess } from '../lib/proc.js';
 import type { LogRotator } from './log-rotator.js';
@@ -78,6 +78,10 @@ export class ServiceRunner {
     return this.record.spec.artifact;
   }
 
+  get resources(): Resources {
+    return this.record.spec.resources ?? {};
+  }
+
   get ports(): Record<string, number> {
     return this.record.ports;
   }
@@ -104,6 +108,7 @@ export class ServiceRunner {
       lastExit: r.lastExit,
       runtimeDir: this.runtimeDir,
       ports: r.ports,
+      usage: { memoryBytes: null, cpuSeconds: null, pids: null },
       spec: spec as unknown as Record<string, unknown>,
     };
   }

@@ -99,6 +99,18 @@ export const serviceSpecSchema = z
       })
       .strict()
       .optional(),
+    /** Limits (memoryMB, cpu, pids: the cgroup's) and reservations (all four); an absent field is neither. */
+    resources: z
+      .object({
+        // the kernel refuses a memory limit below a few pages, and a service cannot run in less anyway
+        memoryMB: z.number().min(4).max(16 * 1024 * 1024).optional(),
+        // at least 1 ms of CPU per 100 ms period: the kernel's smallest quota
+        cpu: z.number().min(0.01).max(4096).optional(),
+        pids: z.number().int().min(1).max(4_194_304).optional(),
+        diskMB: z.number().min(0).max(1024 ** 3).optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TIMEOUTS, type FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
-import { ALL_STATES, type Service, type ServiceState } from '../contract/index.js';
+import { ALL_STATES, type Containment, type NodeResources, type Service, type ServiceState } from '../contract/index.js';
+import type { Cgroups } from '../cgroups/index.js';
 import { NodeeError, errnoOf, messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
@@ -18,7 +19,7 @@ import { PortPool } from './ports.js';
 import { RecordDir } from './record-store.js';
 import { ServiceRunner } from './runner.js';
 import { parseSpec, type ParsedSpec } from './spec.js';
-import type { ServiceRecord } from './state.js';
+import { AT_REST, type ServiceRecord } from './state.js';
 import { resolveCommand } from './steps/command.js';
 import { commandLine, serviceEnvironment } from './steps/environment.js';
 import { checkFilePaths } from './steps/files.js';
@@ -45,6 +46,10 @@ export interface SupervisorOptions {
   adoptPollMs?: number;
   /** Root services see `<prefix>/software` read-only (private mount namespace). Default: on when root. */
   isolateSoftware?: boolean;
+  /** What this node offers to reservations (config `capacity`, measured where not given). */
+  capacity: NodeResources;
+  /** The host's cgroups (Cgroups.detect); absent: containment 'none', process groups only. */
+  cgroups?: Cgroups;
 }
 
 /**
@@ -288,6 +293,23 @@ export class Supervisor extends EventEmitter {
     this.log.info('node active');
     this.changed();
     await this.persistNodeState();
+  }
+
+  get containment(): Containment {
+    return this.o.cgroups?.containment ?? 'none';
+  }
+
+  /** The node's capacity and what services not at rest reserve of it (NodeStatus.resources). */
+  resources(): { capacity: NodeResources; reserved: NodeResources } {
+    const reserved = { memoryMB: 0, cpu: 0, diskMB: 0 };
+    for (const r of this.runners.values()) {
+      if (AT_REST.includes(r.state)) continue;
+      const asked = r.resources;
+      reserved.memoryMB += asked.memoryMB ?? 0;
+      reserved.cpu += asked.cpu ?? 0;
+      reserved.diskMB += asked.diskMB ?? 0;
+    }
+    return { capacity: { ...this.o.capacity }, reserved };
   }
 
   /** Any service (whatever its state) that may start from this artifact. */

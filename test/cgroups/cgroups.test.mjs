@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { Cgroups } from '../../dist/cgroups/index.js';
 import { processStartTime } from '../../dist/lib/proc.js';
 import { waitFor } from '../helpers/tmp.mjs';
+import { HIERARCHIES, removeCgroupTree as cleanUp } from '../helpers/cgroups.mjs';
 
 // Real cgroups, real processes. This host is v1 with a hybrid (controller-less) cgroup2 mount
 // at /sys/fs/cgroup/unified; every test makes its own parent so tests and daemons never meet.
-const HIERARCHIES = ['memory', 'cpu', 'cpuacct', 'pids', 'freezer', 'unified'].map((h) => `/sys/fs/cgroup/${h}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** A logger that keeps what it was told. */
@@ -16,24 +16,6 @@ function recorder() {
   const lines = [];
   const at = (level) => (obj, msg) => lines.push({ level, ...obj, msg });
   return { lines, info: at('info'), warn: at('warn'), debug: at('debug'), error: at('error') };
-}
-
-/** Removes every cgroup under `parent` (kill first) and the parent itself, even after a failed test. */
-async function cleanUp(parent) {
-  for (const h of HIERARCHIES) {
-    const dir = `${h}${parent}`;
-    if (!existsSync(dir)) continue;
-    const children = execFileSync('find', [dir, '-mindepth', '1', '-type', 'd'], { encoding: 'utf8' }).split('\n').filter(Boolean).reverse();
-    for (const c of [...children, dir]) {
-      if (h.endsWith('unified')) try { execFileSync('sh', ['-c', `echo 1 > ${c}/cgroup.kill`]); } catch {}
-      for (const pid of readFileSync(`${c}/cgroup.procs`, 'utf8').split('\n').filter(Boolean)) {
-        try { process.kill(Number(pid), 'SIGKILL'); } catch {}
-      }
-      for (let i = 0; i < 100; i++) {
-        try { rmdirSync(c); break; } catch (err) { if (err.code === 'ENOENT') break; await sleep(20); }
-      }
-    }
-  }
 }
 
 async function setUp(t) {

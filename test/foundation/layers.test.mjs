@@ -15,10 +15,10 @@ const MAY_IMPORT = {
   config: ['lib'],
   cgroups: ['lib'],
   artifacts: ['lib', 'config', 'contract'],
-  services: ['lib', 'config', 'contract', 'artifacts'],
+  services: ['lib', 'config', 'contract', 'artifacts', 'cgroups'],
   registry: ['lib', 'config', 'contract'],
   api: ['lib', 'config', 'contract', 'services'],
-  daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api'],
+  daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'cgroups'],
   cli: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'daemon'],
 };
 /** Top-level files of src/ and the folders they may import. */

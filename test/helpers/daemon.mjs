@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from './tmp.mjs';
+import { cgroupParentFor, removeCgroupTree } from './cgroups.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -18,7 +19,9 @@ export async function startDaemon(t, { config = {}, args = [], env = {}, prefix,
   prefix ??= await tempDir(t, 'nodee-prefix-');
   const dir = await tempDir(t, 'nodee-conf-');
   const configFile = path.join(dir, 'nodee.yaml');
-  const full = { prefix, instance: 'test-node', ...config, api: { listen: '127.0.0.1:0', ...(config.api ?? {}) } };
+  // each test daemon's service cgroups under a parent of its own, the same after a restart on this prefix
+  const cgroup = { parent: cgroupParentFor(prefix), ...(config.cgroup ?? {}) };
+  const full = { prefix, instance: 'test-node', ...config, cgroup, api: { listen: '127.0.0.1:0', ...(config.api ?? {}) } };
   await writeFile(configFile, JSON.stringify(full, null, 2));
   const proc = spawn(process.execPath, [CLI, 'daemon', '--config', configFile, ...args], {
     env: { ...process.env, ...env },
@@ -42,6 +45,7 @@ export async function startDaemon(t, { config = {}, args = [], env = {}, prefix,
       await exited;
     }
     killServicesUnder(prefix);
+    await removeCgroupTree(cgroup.parent);
   });
 
   if (expectFailure) {
