@@ -37,11 +37,15 @@ export async function spawnService(o: {
   // `user: root` is root too: only a real other user is kept out of software/ by mode bits
   if (o.namespace && (!o.user || o.user.uid === 0)) {
     await o.namespace.ready();
-    argv = o.namespace.wrap(o.argv, o.cwd);
-  } else if (o.user) {
-    [argv, ids] = asUser(o.user, argv);
+    // nsenter first: it needs the namespace holder, which dies with the daemon, so it must be
+    // done before the wrapper's slower cgroup writes leave a window where a daemon crash would
+    // kill a service the API already reported running
+    argv = o.namespace.wrap(enterCgroup(o.enter, argv), o.cwd);
+  } else {
+    // the cgroup writes need root: the wrapper runs before setpriv drops to the user
+    if (o.user) [argv, ids] = asUser(o.user, argv);
+    argv = enterCgroup(o.enter, argv);
   }
-  if (o.enter.length > 0) argv = [SH, '-c', ENTER, 'nodee-enter', String(o.enter.length), ...o.enter, ...argv];
   const [out, err] = openLogFds(o.logDir, o.user);
   let child: ChildProcess;
   try {
@@ -79,6 +83,10 @@ const SH = '/bin/sh';
  * Arguments: N, N procs files, then the command. A failure exits 126 (cannot execute).
  */
 const ENTER = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || { echo "nodee: cannot enter cgroup ($1)" >&2; exit 126; }; shift; n=$((n - 1)); done; exec "$@"';
+
+function enterCgroup(procsFiles: string[], argv: string[]): string[] {
+  return procsFiles.length === 0 ? argv : [SH, '-c', ENTER, 'nodee-enter', String(procsFiles.length), ...procsFiles, ...argv];
+}
 
 /**
  * How to become `user`. libuv's setuid path calls setgroups(0), dropping the supplementary
