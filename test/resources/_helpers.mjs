@@ -6,7 +6,7 @@ import { HIERARCHIES, cgroupParentFor, removeCgroupTree } from '../helpers/cgrou
 import { waitFor } from '../helpers/tmp.mjs';
 import { alive } from '../services/helpers.mjs';
 import { E2E_ART } from '../services/e2e-helpers.mjs';
-import { daemonWithScripts } from '../security/_users.mjs';
+import { daemonWithScripts, ensureUser } from '../security/_users.mjs';
 
 export { alive, waitFor, HIERARCHIES, cgroupParentFor };
 
@@ -16,9 +16,11 @@ export { alive, waitFor, HIERARCHIES, cgroupParentFor };
  */
 export const SCRIPTS = {
   // double fork: a grandchild in a session of its own with an empty environment (no NODEE_*),
-  // which neither the process group nor the environment marker can find; only the cgroup can
+  // which neither the process group nor the environment marker can find; only the cgroup can.
+  // The middle shell is reaped (wait): the service is then two processes, itself and the grandchild
   'bin/escaper': `#!/bin/sh
 setsid sh -c 'env -i sleep 1000 & echo $! > grandchild.tmp && mv grandchild.tmp grandchild.pid' &
+wait $!
 echo ready
 exec sleep 1000
 `,
@@ -98,6 +100,15 @@ echo ready
 exec sleep 1000
 `,
 };
+
+/** The real local user service-user tests run as (made once per host; another test file may be making it right now). */
+export function serviceUser() {
+  try {
+    return ensureUser('nodee-svc1');
+  } catch {
+    return ensureUser('nodee-svc1');
+  }
+}
 
 /** A real daemon (startDaemon) on a prefix service users may traverse, the SCRIPTS artifact installed. */
 export function resourcesDaemon(t, config = {}) {

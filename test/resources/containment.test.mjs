@@ -1,10 +1,9 @@
 import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureUser } from '../security/_users.mjs';
 import {
   alive, cgroupsOf, cgroupsOfProcText, create, getService, procsIn, reapAtTeardown, readNumber,
-  resourcesDaemon, serviceCgroup, sessionOf, svc, waitFor, waitForPidFile,
+  resourcesDaemon, serviceCgroup, serviceUser, sessionOf, svc, waitFor, waitForPidFile,
 } from './_helpers.mjs';
 
 // Each service in a cgroup of its own under the test daemon's parent, in every hierarchy of
@@ -46,7 +45,7 @@ test('a service is in its own cgroup, in every hierarchy, from its first instruc
 });
 
 test('a service of another user is in its cgroup too (entered before it dropped to the user)', async (t) => {
-  const user = ensureUser('nodee-svc1');
+  const user = serviceUser();
   const d = await resourcesDaemon(t);
   const c = '0.whereuser.alice.cell';
   const s = await create(d, svc(c, 'whereami', { user: user.name, resources: { memoryMB: 128 } }));
@@ -67,7 +66,8 @@ test('stop ends the whole cgroup: a double-forked setsid, env -i grandchild dies
   const s = await create(d, svc(c, 'escaper', { resources: { memoryMB: 128 } }));
   const gc = await escapedGrandchild(t, d, s);
   const { dirs } = serviceCgroup(d, c);
-  t.deepEqual(procsIn(dirs.pids).sort(), [s.pid, gc].sort(), 'the service and its grandchild, nothing else');
+  const both = [s.pid, gc].sort((x, y) => x - y);
+  await waitFor(() => procsIn(dirs.pids).sort((x, y) => x - y).join() === both.join(), { what: 'the service and its grandchild, nothing else, in the cgroup' });
 
   const stopped = await d.api('POST', `/v1/services/${c}/stop`);
   t.is(stopped.status, 200, stopped.text);
