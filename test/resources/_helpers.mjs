@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HIERARCHIES, cgroupParentFor, removeCgroupTree } from '../helpers/cgroups.mjs';
@@ -17,9 +18,11 @@ export { alive, waitFor, HIERARCHIES, cgroupParentFor };
 export const SCRIPTS = {
   // double fork: a grandchild in a session of its own with an empty environment (no NODEE_*),
   // which neither the process group nor the environment marker can find; only the cgroup can.
-  // The middle shell is reaped (wait): the service is then two processes, itself and the grandchild
+  // It ignores SIGTERM (inherited SIG_IGN), so the stop signal does not end it: only the kill
+  // at the end of the grace does. The middle shell is reaped (wait): the service is then two
+  // processes, itself and the grandchild
   'bin/escaper': `#!/bin/sh
-setsid sh -c 'env -i sleep 1000 & echo $! > grandchild.tmp && mv grandchild.tmp grandchild.pid' &
+setsid sh -c 'trap "" TERM; env -i sleep 1000 & echo $! > grandchild.tmp && mv grandchild.tmp grandchild.pid' &
 wait $!
 echo ready
 exec sleep 1000
@@ -193,6 +196,12 @@ export function metric(text, name, coordinate) {
     return Number(m[3]);
   }
   return undefined;
+}
+
+/** Whether a live process ignores `signal` (its SigIgn mask in /proc/<pid>/status). */
+export function ignores(pid, signal) {
+  const mask = BigInt(`0x${readFileSync(`/proc/${pid}/status`, 'utf8').match(/^SigIgn:\s*([0-9a-f]+)$/m)[1]}`);
+  return (mask & (1n << BigInt(os.constants.signals[signal] - 1))) !== 0n;
 }
 
 /** Session id of a live process (field 6 of /proc/<pid>/stat). */

@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { startDaemon } from '../helpers/daemon.mjs';
 import {
-  alive, cgroupsOf, create, getService, procsIn, reapAtTeardown, resourcesDaemon, serviceCgroup, sessionOf, svc, waitFor, waitForLog, waitForPidFile,
+  alive, cgroupsOf, create, getService, ignores, procsIn, reapAtTeardown, resourcesDaemon, serviceCgroup, sessionOf, svc, waitFor, waitForLog, waitForPidFile,
 } from './_helpers.mjs';
 
 // Re-adoption by cgroup: a daemon killed with -9 leaves its services running in their
@@ -18,6 +18,7 @@ test('kill -9 and restart: the service is adopted in its cgroup, and stop still 
   await waitFor(() => readFileSync(`/proc/${gc}/cmdline`, 'utf8').startsWith('sleep\0'), { what: 'env -i to exec sleep' });
   await waitForLog(d1, c, /ready/); // the middle shell is reaped
   t.is(readFileSync(`/proc/${gc}/environ`, 'utf8'), '');
+  t.true(ignores(gc, 'SIGTERM'), 'the grandchild ignores the stop signal: only a kill ends it');
   t.not(sessionOf(gc), sessionOf(s.pid));
   const { path: cg, dirs } = serviceCgroup(d1, c);
   t.is(cgroupsOf(gc).memory, cg);

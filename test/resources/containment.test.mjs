@@ -2,7 +2,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  alive, cgroupsOf, cgroupsOfProcText, create, getService, procsIn, reapAtTeardown, readNumber,
+  alive, cgroupsOf, cgroupsOfProcText, create, getService, ignores, procsIn, reapAtTeardown, readNumber,
   resourcesDaemon, serviceCgroup, serviceUser, sessionOf, svc, waitFor, waitForPidFile,
 } from './_helpers.mjs';
 
@@ -18,6 +18,7 @@ async function escapedGrandchild(t, d, s) {
   await waitFor(() => readFileSync(`/proc/${gc}/cmdline`, 'utf8').startsWith('sleep\0'), { what: 'env -i to exec sleep' });
   // the premise: no environment marker and another session, so only the cgroup can find it
   t.is(readFileSync(`/proc/${gc}/environ`, 'utf8'), '', 'the grandchild cleared its environment');
+  t.true(ignores(gc, 'SIGTERM'), 'the grandchild ignores the stop signal: only a kill ends it');
   t.not(sessionOf(gc), sessionOf(s.pid), 'the grandchild left the service session');
   t.not(sessionOf(gc), s.pid);
   const { path: cg } = serviceCgroup(d, s.coordinate);
@@ -108,6 +109,7 @@ test('restart (a stop, then a start) ends the old grandchild: the new process st
   t.false(alive(s.pid));
   t.false(alive(gc), 'the old grandchild did not survive into the new run');
   const { path: cg, dirs } = serviceCgroup(d, c);
-  t.is(cgroupsOf(restarted.body.pid).memory, cg, 'the new process is in the service cgroup');
+  // the answer can come before the new process's wrapper has entered (it runs nothing of the service till then)
+  await waitFor(() => cgroupsOf(restarted.body.pid).memory === cg, { what: 'the new process to enter the service cgroup' });
   t.false(procsIn(dirs.memory).includes(gc));
 });
