@@ -172,6 +172,8 @@ export class ServiceCgroup {
       await put(path.join(d.memory, 'memory.max'), mem ?? 'max');
       // a memory limit that swap can get around is not one
       await put(path.join(d.memory, 'memory.swap.max'), mem === undefined ? 'max' : '0', true);
+      // an OOM kill ends the whole service, not one process of it (systemd's OOMPolicy=stop)
+      await put(path.join(d.memory, 'memory.oom.group'), '1', true);
       await put(path.join(d.cpu, 'cpu.max'), `${quota ?? 'max'} ${PERIOD_US}`);
       await put(path.join(d.pids, 'pids.max'), pids ?? 'max');
     } else {

@@ -43,9 +43,13 @@ export function cgroupHook(ctx: HookContext, cgroups: Cgroups): ServiceHook {
       oomBefore = undefined;
       return after > before ? { oom: true } : { oom: false };
     },
-    async remove(): Promise<void> {
-      made = false;
-      await cg.remove().catch((err: unknown) => ctx.log.error({ err, coordinate: ctx.coordinate }, 'cannot remove the service cgroup'));
-    },
+    // after the stop hook ended every process: a stopped service holds no cgroup, the next start makes it afresh
+    stop: () => removeCgroup(),
+    remove: () => removeCgroup(),
   };
+
+  async function removeCgroup(): Promise<void> {
+    made = false;
+    await cg.remove().catch((err: unknown) => ctx.log.error({ err, coordinate: ctx.coordinate }, 'cannot remove the service cgroup'));
+  }
 }

@@ -37,7 +37,8 @@ export function serviceHooks(ctx: HookContext, deps: HookDeps): ServiceHook[] {
     runtimeDirHook(ctx),
     logsHook(ctx, deps.rotator),
     prepareHook(ctx, { limits: deps.limits, downloadTimeouts: deps.downloadTimeouts }),
-    ...(deps.cgroups ? [cgroupHook(ctx, deps.cgroups)] : []),
+    // stop runs in this order too: every process ended (stop) before the cgroup is removed
     stopHook(ctx),
+    ...(deps.cgroups ? [cgroupHook(ctx, deps.cgroups)] : []),
   ];
 }
