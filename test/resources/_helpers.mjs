@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -84,6 +84,12 @@ for i in range(200):
     forked += 1
 print("forked", forked, "failed", failed, flush=True)
 time.sleep(1000)
+`,
+  // exits at once the first time it runs, then stays
+  'bin/crashonce': `#!/bin/sh
+if [ ! -e crashed-once ]; then : > crashed-once; exit 3; fi
+echo steady
+exec sleep 1000
 `,
   'bin/spin': '#!/bin/sh\nwhile :; do :; done\n',
   // some CPU, then three processes that stay: the shell and two sleeps
@@ -202,6 +208,19 @@ export function metric(text, name, coordinate) {
 export function ignores(pid, signal) {
   const mask = BigInt(`0x${readFileSync(`/proc/${pid}/status`, 'utf8').match(/^SigIgn:\s*([0-9a-f]+)$/m)[1]}`);
   return (mask & (1n << BigInt(os.constants.signals[signal] - 1))) !== 0n;
+}
+
+/** Live processes whose parent is `ppid`. */
+export function childrenOf(ppid) {
+  const out = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid && alive(Number(name))) out.push(Number(name));
+    } catch {}
+  }
+  return out;
 }
 
 /** Session id of a live process (field 6 of /proc/<pid>/stat). */

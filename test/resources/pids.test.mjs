@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import {
   alive, create, getService, procsIn, resourcesDaemon, serviceCgroup, svc, waitForLog,
 } from './_helpers.mjs';
@@ -31,5 +31,5 @@ test('pids: a fork bomb never gets past the limit, its forks fail there, and sto
   const stopped = await d.api('POST', `/v1/services/${c}/stop`);
   t.is(stopped.body.state, 'stopped', stopped.text);
   for (const pid of procs) t.false(alive(pid), `pid ${pid}`);
-  t.deepEqual(procsIn(dirs.pids), []);
+  if (existsSync(dirs.pids)) t.deepEqual(procsIn(dirs.pids), []); // an empty cgroup may be removed at once
 });
