@@ -110,13 +110,9 @@ exec sleep 1000
 `,
 };
 
-/** The real local user service-user tests run as (made once per host; another test file may be making it right now). */
+/** The real local user service-user tests run as (made once per host). */
 export function serviceUser() {
-  try {
-    return ensureUser('nodee-svc1');
-  } catch {
-    return ensureUser('nodee-svc1');
-  }
+  return ensureUser('nodee-svc1');
 }
 
 /** A real daemon (startDaemon) on a prefix service users may traverse, the SCRIPTS artifact installed. */

@@ -16,12 +16,24 @@ function exists(db, name) {
   }
 }
 
+/**
+ * Makes a user or group unless it exists. Test files run in parallel processes that may make
+ * the same one at once, and useradd refuses to run while another holds /etc/passwd's lock: the
+ * makers queue on one lock file, and "exists already" after losing the race is success.
+ */
+function make(db, name, argv) {
+  if (exists(db, name)) return;
+  try {
+    execFileSync('flock', ['/run/lock/nodee-test-users.lock', ...argv], { stdio: 'pipe' });
+  } catch (err) {
+    if (!exists(db, name)) throw err;
+  }
+}
+
 /** A real local user (useradd), made once per host; `groups` are supplementary groups it gets. */
 export function ensureUser(name, { groups = [] } = {}) {
-  for (const g of groups) if (!exists('group', g)) execFileSync('groupadd', [g]);
-  if (!exists('passwd', name)) {
-    execFileSync('useradd', ['-M', '-N', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', ...(groups.length ? ['-G', groups.join(',')] : []), name]);
-  }
+  for (const g of groups) make('group', g, ['groupadd', g]);
+  make('passwd', name, ['useradd', '-M', '-N', '-d', '/nonexistent', '-s', '/usr/sbin/nologin', ...(groups.length ? ['-G', groups.join(',')] : []), name]);
   const [, , uid, gid] = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim().split(':');
   return { name, uid: Number(uid), gid: Number(gid) };
 }
