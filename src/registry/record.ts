@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { describeIssues } from '../lib/issues.js';
-import type { Artifact, NodeRecord, NodeStatus, Service } from '../contract/index.js';
+import { specResources } from '../lib/resources.js';
+import type { Artifact, NodeRecord, NodeResources, NodeStatus, Service } from '../contract/index.js';
+
+const nodeResources = z.object({ memoryMB: z.number(), cpu: z.number(), diskMB: z.number() });
 
 /**
  * The parser of `<nodesPath>/<instance>` (contract: "ZooKeeper"; the type is NodeRecord in
@@ -32,15 +35,27 @@ export const nodeRecordSchema = z.object({
       state: z.string(),
       pid: z.number().nullable(),
       ports: z.record(z.string(), z.number()),
+      resources: z
+        .object({ memoryMB: z.number().optional(), cpu: z.number().optional(), pids: z.number().optional(), diskMB: z.number().optional() })
+        .optional(),
     }),
   ),
+  // 0.2: optional, so cluster tooling still reads the record of a nodee 0.1 node
+  labels: z.record(z.string(), z.string()).optional(),
+  resources: z.object({ capacity: nodeResources, reserved: nodeResources }).optional(),
+  // a plain string: a newer nodee may contain services some other way
+  containment: z.string().optional(),
 });
 
 // The schema and the contract's type describe one record: a field added to one and not the
-// other fails the build here (checked both ways; only an optional field could slip by).
+// other fails the build here (checked both ways).
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const schemaIsTheContract: Same<z.infer<typeof nodeRecordSchema>, NodeRecord> = true;
 void schemaIsTheContract;
+// ...and with every optional field (the 0.2 ones, at any depth) made required, as these slip by above
+type AllRequired<T> = T extends object ? { [K in keyof T]-?: AllRequired<T[K]> } : T;
+const optionalFieldsToo: Same<AllRequired<z.infer<typeof nodeRecordSchema>>, AllRequired<NodeRecord>> = true;
+void optionalFieldsToo;
 
 /** ZooKeeper refuses znode data over jute.maxbuffer (1 MiB by default, headers included). */
 export const MAX_RECORD_BYTES = 1024 * 1024 - 1024;
@@ -63,8 +78,23 @@ export function buildRecord(status: NodeStatus, artifacts: Artifact[], services:
       diskFreeBytes: status.machine.diskFreeBytes,
     },
     artifacts: artifacts.filter((a) => a.state === 'installed').map((a) => a.id),
-    services: services.map((s) => ({ coordinate: s.coordinate, artifact: s.artifact, state: s.state, pid: s.pid, ports: { ...s.ports } })),
+    services: services.map((s) => ({
+      coordinate: s.coordinate,
+      artifact: s.artifact,
+      state: s.state,
+      pid: s.pid,
+      ports: { ...s.ports },
+      resources: specResources(s.spec),
+    })),
+    labels: { ...status.labels },
+    resources: { capacity: contractFields(status.resources.capacity), reserved: contractFields(status.resources.reserved) },
+    containment: status.containment,
   };
+}
+
+/** The three figures the contract names, and nothing else that may ride along in the object. */
+function contractFields(r: NodeResources): NodeResources {
+  return { memoryMB: r.memoryMB, cpu: r.cpu, diskMB: r.diskMB };
 }
 
 export function encodeRecord(record: NodeRecord): Buffer {

@@ -80,6 +80,9 @@ export function fakeStatus(instance = 'web-17', over = {}) {
     zookeeper: { state: 'connected', path: '/x' },
     machine: { cpus: 2, memoryBytes: 8e9, freeMemoryBytes: 4e9, loadavg: [0.5, 0.25, 0.125], diskFreeBytes: 1e10 },
     counts: { artifacts: 0, services: 0, byState: {} },
+    labels: { zone: 'eu-1a', ssd: 'true' },
+    resources: { capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 }, reserved: { memoryMB: 512, cpu: 0.5, diskMB: 1024 } },
+    containment: 'cgroup2',
     ...over,
   };
 }
@@ -95,6 +98,7 @@ export function fakeService(i, state = 'running') {
     lastExit: null,
     runtimeDir: `/var/lib/nodee/runtime/fbu/borud/myservice/${i}`,
     ports: { http: 20000 + i },
+    usage: { memoryBytes: null, cpuSeconds: null, pids: null },
     spec: { coordinate: `${i}.myservice.borud.fbu`, artifact: 'com.example:myservice:1.2.0', command: ['bin/myservice'] },
   };
 }
