@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { DEFAULT_NODES_PATH, nodesPathSchema, readZookeeperConfig } from '../config/index.js';
 import { silentLogger } from '../lib/log.js';
+import { labelsText, reservedText } from '../lib/resources.js';
 import { ClusterReader, type ClusterNode } from '../registry/index.js';
 import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
@@ -73,11 +74,11 @@ function asJson(n: ClusterNode): object {
 }
 
 function nodeTable(nodes: ClusterNode[]): string {
-  const rows = [['INSTANCE', 'STATE', 'SERVICES', 'LOAD', 'FREE MEM', 'CONSOLE']];
+  const rows = [['INSTANCE', 'STATE', 'SERVICES', 'LOAD', 'FREE MEM', 'RESERVED/CAPACITY', 'CONTAINMENT', 'LABELS', 'CONSOLE']];
   for (const n of nodes) {
     const r = n.record;
     if (!r) {
-      rows.push([n.instance, '?', '-', '-', '-', `(unreadable: ${n.error})`]);
+      rows.push([n.instance, '?', '-', '-', '-', '-', '-', '-', `(unreadable: ${n.error})`]);
       continue;
     }
     const running = r.services.filter((s) => s.state === 'running').length;
@@ -87,6 +88,10 @@ function nodeTable(nodes: ClusterNode[]): string {
       `${running}/${r.services.length}`,
       (r.machine.loadavg[0] ?? 0).toFixed(2),
       `${(r.machine.freeMemoryBytes / 1024 ** 3).toFixed(1)} GiB`,
+      // a nodee 0.1 node publishes none of the 0.2 fields
+      r.resources ? reservedText(r.resources) : '-',
+      r.containment ?? '-',
+      labelsText(r.labels),
       r.console.url,
     ]);
   }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { Service } from '../contract/index.js';
+import type { Service, Usage } from '../contract/index.js';
+import { cpuText, exitText, memoryText, pidsText, resourcesText, specResources } from '../lib/resources.js';
 import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
 import { table } from './table.js';
@@ -55,12 +56,13 @@ async function list(args: string[], ctx: CliContext): Promise<number> {
     s.state,
     s.pid === null ? '-' : String(s.pid),
     String(s.restarts),
+    ...usageCells(s),
     s.artifact,
     Object.entries(s.ports)
       .map(([n, p]) => `${n}=${p}`)
       .join(',') || '-',
   ]);
-  ctx.out.write(table([['COORDINATE', 'STATE', 'PID', 'RESTARTS', 'ARTIFACT', 'PORTS'], ...rows]));
+  ctx.out.write(table([['COORDINATE', 'STATE', 'PID', 'RESTARTS', 'MEM', 'CPU', 'PIDS', 'ARTIFACT', 'PORTS'], ...rows]));
   return 0;
 }
 
@@ -139,7 +141,8 @@ async function show(args: string[], ctx: CliContext): Promise<number> {
     ctx.out.write(JSON.stringify(s, null, 2) + '\n');
     return 0;
   }
-  const exit = s.lastExit ? `${s.lastExit.signal ?? `code ${s.lastExit.code}`} at ${s.lastExit.at}` : '-';
+  const exit = s.lastExit ? `${exitText(s.lastExit)} at ${s.lastExit.at}` : '-';
+  const [mem, cpu, pids] = usageCells(s);
   const rows: [string, string][] = [
     ['coordinate', s.coordinate],
     ['state', s.state],
@@ -148,11 +151,13 @@ async function show(args: string[], ctx: CliContext): Promise<number> {
     ['started', s.startedAt ?? '-'],
     ['restarts', String(s.restarts)],
     ['last exit', exit],
+    ['resources', resourcesText(specResources(s.spec)) || '-'],
+    ['usage', `mem ${mem} cpu ${cpu} pids ${pids}`],
     ['ports', Object.entries(s.ports).map(([n, p]) => `${n}=${p}`).join(' ') || '-'],
     ['runtime', s.runtimeDir],
     ['command', [...words(s.spec.command), ...words(s.spec.args)].join(' ') || '-'],
   ];
-  for (const [k, v] of rows) ctx.out.write(`${k.padEnd(11)} ${v}\n`);
+  ctx.out.write(table(rows));
   return 0;
 }
 
@@ -202,6 +207,16 @@ async function logs(args: string[], ctx: CliContext): Promise<number> {
     }),
   );
   return 0;
+}
+
+/**
+ * Memory (in use/limit), CPU time and processes (running/limit) of a service: "-" where not
+ * known (not running, no cgroup, or a nodee 0.1 daemon, whose services carry no usage).
+ */
+function usageCells(s: Service): [string, string, string] {
+  const u: Partial<Usage> = s.usage ?? {};
+  const limits = specResources(s.spec);
+  return [memoryText(u.memoryBytes ?? null, limits.memoryMB), cpuText(u.cpuSeconds ?? null), pidsText(u.pids ?? null, limits.pids)];
 }
 
 function words(v: unknown): string[] {

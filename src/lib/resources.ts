@@ -35,6 +35,12 @@ export function reservedText(r: { capacity: NodeResources; reserved: NodeResourc
   return 'mem ' + pair('memoryMB') + ' MB cpu ' + pair('cpu') + ' disk ' + pair('diskMB') + ' MB';
 }
 
+/** Labels as `zone=eu-1a,ssd=true` (kubectl's way), in their order; "-" for none. */
+export function labelsText(labels: Record<string, string> | undefined): string {
+  const pairs = Object.entries(labels || {}).map(([k, v]) => k + '=' + v);
+  return pairs.length ? pairs.join(',') : '-';
+}
+
 /** A spec's resources, only those given: "mem 256 MB cpu 0.5 pids 512 disk 1024 MB"; "" for none. */
 export function resourcesText(r: Resources): string {
   const parts: string[] = [];
@@ -79,6 +85,7 @@ export const RESOURCE_TEXT_FUNCTIONS: readonly ((...args: never[]) => unknown)[]
   specResources,
   figure,
   reservedText,
+  labelsText,
   resourcesText,
   memoryText,
   cpuText,

@@ -10,10 +10,43 @@ test('nodee status prints the node, and --json the API answer', async (t) => {
   const d = await startDaemon(t);
   const table = await cli(['--url', d.url, 'status']);
   t.is(table.code, 0, table.stderr);
-  t.regex(table.stdout, /^instance {3}test-node$/m);
-  t.regex(table.stdout, /^zookeeper {2}standalone$/m);
+  t.regex(table.stdout, /^instance {5}test-node$/m);
+  t.regex(table.stdout, /^zookeeper {4}standalone$/m);
   const viaEnv = await cli(['--json', 'status'], { env: { NODEE_URL: d.url } });
   t.is(JSON.parse(viaEnv.stdout).instance, 'test-node');
+});
+
+test('nodee status shows labels, what services reserve of the capacity, and the containment', async (t) => {
+  const d = await startDaemon(t, { config: { labels: { zone: 'eu-1a', ssd: 'true' }, capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 } } });
+  const env = { NODEE_URL: d.url };
+  const before = await cli(['status'], { env });
+  t.is(before.code, 0, before.stderr);
+  t.regex(before.stdout, /^labels {7}zone=eu-1a,ssd=true$/m);
+  t.regex(before.stdout, /^resources {4}mem 0\/7000 MB cpu 0\/2 disk 0\/50000 MB \(reserved\/capacity\)$/m);
+  // whatever this host allows, the CLI says what the daemon says
+  const { containment } = JSON.parse((await cli(['status', '--json'], { env })).stdout);
+  t.true(['cgroup2', 'cgroup1', 'none'].includes(containment), containment);
+  t.regex(before.stdout, new RegExp(`^containment  ${containment === 'none' ? 'none \\(process groups only\\)' : containment}$`, 'm'));
+
+  await installScripts(t, d);
+  const created = await d.api('POST', '/v1/services', { coordinate: '1.res.borud.fbu', artifact: E2E_ART, command: ['bin/sleeper'], resources: { memoryMB: 256, cpu: 0.5, pids: 64, diskMB: 1024 } });
+  t.is(created.status, 201, JSON.stringify(created.body));
+  const after = await cli(['status'], { env });
+  t.regex(after.stdout, /^resources {4}mem 256\/7000 MB cpu 0\.5\/2 disk 1024\/50000 MB \(reserved\/capacity\)$/m);
+
+  // the service's own figures: its limits, and what it uses ("-" until the daemon can tell)
+  const shown = await cli(['service', 'show', '1.res.borud.fbu'], { env });
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, /^resources {3}mem 256 MB cpu 0\.5 pids 64 disk 1024 MB$/m);
+  t.regex(shown.stdout, /^usage {7}mem (-|\d+\.\d)\/256 MB cpu (-|[\d.]+ s) pids (-|\d+)\/64$/m);
+  t.regex(shown.stdout, /^last exit {3}-$/m);
+  const list = (await cli(['service', 'list'], { env })).stdout.trim().split('\n');
+  t.regex(list[0], /^COORDINATE\s+STATE\s+PID\s+RESTARTS\s+MEM\s+CPU\s+PIDS\s+ARTIFACT\s+PORTS$/);
+  t.regex(list[1], /^1\.res\.borud\.fbu\s+running\s+\d+\s+0\s+(-|\d+\.\d)\/256 MB\s+(-|[\d.]+ s)\s+(-|\d+)\/64\s+com\.example:e2e:1\.0\.0\s+-$/);
+  // --json stays the API's objects
+  const json = JSON.parse((await cli(['service', 'list', '--json'], { env })).stdout);
+  t.deepEqual(json[0].spec.resources, { memoryMB: 256, cpu: 0.5, pids: 64, diskMB: 1024 });
+  t.deepEqual(Object.keys(json[0].usage).sort(), ['cpuSeconds', 'memoryBytes', 'pids']);
 });
 
 test('the CLI passes the token and shows the API message on error', async (t) => {
@@ -61,7 +94,7 @@ test('global options are taken before or after the command words; a missing valu
   const d = await startDaemon(t);
   const after = await cli(['status', '--url', d.url]);
   t.is(after.code, 0, after.stderr);
-  t.regex(after.stdout, /^instance {3}test-node$/m);
+  t.regex(after.stdout, /^instance {5}test-node$/m);
   t.is(JSON.parse((await cli(['status', '--json', `--url=${d.url}`])).stdout).instance, 'test-node');
   t.deepEqual(JSON.parse((await cli(['--json', 'service', 'list', '--url', d.url])).stdout), []);
   t.deepEqual(JSON.parse((await cli(['service', 'list', '--json'], { env: { NODEE_URL: d.url } })).stdout), []);

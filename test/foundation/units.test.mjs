@@ -66,3 +66,33 @@ test('docs/ERRORS.md and ERROR_CODES agree both ways, HTTP status included', asy
   }
   for (const code of rows.keys()) t.true(code in ERROR_CODES, `docs/ERRORS.md documents ${code}, which nodee does not have`);
 });
+
+test('resource figures read the same everywhere: limits, usage with "-" for unknown, reserved/capacity, an OOM exit', async (t) => {
+  const r = await import('../../dist/lib/resources.js');
+  // only the four known figures of an untyped spec; none from a 0.1 spec
+  t.deepEqual(r.specResources({ resources: { memoryMB: 256, cpu: 0.5, pids: '9', diskMB: Infinity, gpu: 1 } }), { memoryMB: 256, cpu: 0.5 });
+  t.deepEqual(r.specResources({}), {});
+  t.deepEqual(r.specResources({ resources: null }), {});
+  t.is(r.figure(0.1 + 0.2), '0.3');
+  t.is(r.figure(2), '2');
+  t.is(r.reservedText({ capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 }, reserved: { memoryMB: 512, cpu: 0.1 + 0.2, diskMB: 0 } }), 'mem 512/7000 MB cpu 0.3/2 disk 0/50000 MB');
+  t.is(r.resourcesText({ memoryMB: 256, pids: 64 }), 'mem 256 MB pids 64');
+  t.is(r.resourcesText({}), '');
+  t.is(r.labelsText({ zone: 'eu-1a', ssd: 'true' }), 'zone=eu-1a,ssd=true');
+  t.is(r.labelsText({}), '-');
+  t.is(r.labelsText(undefined), '-');
+  t.is(r.memoryText(12.5 * 1024 * 1024, 256), '12.5/256 MB');
+  t.is(r.memoryText(12.5 * 1024 * 1024, undefined), '12.5 MB');
+  t.is(r.memoryText(null, 256), '-/256 MB');
+  t.is(r.memoryText(null, undefined), '-');
+  t.is(r.cpuText(1.254), '1.25 s');
+  t.is(r.cpuText(null), '-');
+  t.is(r.pidsText(3, 64), '3/64');
+  t.is(r.pidsText(null, undefined), '-');
+  const at = '2026-01-01T00:00:00.000Z';
+  t.is(r.exitText({ code: null, signal: 'SIGKILL', at, oom: true }), 'SIGKILL (OOM)');
+  t.is(r.exitText({ code: null, signal: 'SIGKILL', at, oom: false }), 'SIGKILL');
+  t.is(r.exitText({ code: 3, signal: null, at }), 'code 3');
+  t.is(r.exitText({ code: null, signal: null, at }), 'unknown');
+  t.is(r.exitText(null), '-');
+});

@@ -38,15 +38,33 @@ test('cluster ls --json: one entry per node, read from ZooKeeper as a real proce
   t.deepEqual(nodes[2], { instance: 'junk', error: 'not JSON' });
 });
 
-test('cluster ls: a table with instance, state, running/total, load, free memory, console', async (t) => {
-  const { nodesPath } = await fleet(t);
+test('cluster ls: a table with instance, state, running/total, load, free memory, reserved/capacity, containment, labels, console', async (t) => {
+  const { nodesPath, obs } = await fleet(t);
+  // a nodee 0.1 node among them: no labels, resources or containment in its record
+  const { labels: _labels, resources, containment: _containment, ...v01 } = record('gamma', 1);
+  v01.services = v01.services.map(({ resources: _, ...s }) => s);
+  await obs.create(`${nodesPath}/gamma`, JSON.stringify(v01));
+  // someone's label with a line break and an escape sequence must not forge a row or reach the terminal
+  const { presence: d } = makePresence(t, { connect: sharedZk().connect, path: `${nodesPath}/delta` });
+  d.start();
+  d.setData(record('delta', 0, { labels: { note: 'a\nepsilon  active\u001b[2J' }, containment: 'none' }));
+  await nodeOf(obs, `${nodesPath}/delta`);
+
   const r = await cli(['cluster', 'ls', '--nodes-path', nodesPath], { env: { NODEE_ZOOKEEPER: sharedZk().connect } });
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  t.regex(lines[0], /^INSTANCE\s+STATE\s+SERVICES\s+LOAD\s+FREE MEM\s+CONSOLE$/);
-  t.regex(lines[1], /^alpha\s+active\s+2\/3\s+0\.50\s+3\.7 GiB\s+http:\/\/127\.0\.0\.1:7070\/$/);
+  t.regex(lines[0], /^INSTANCE\s+STATE\s+SERVICES\s+LOAD\s+FREE MEM\s+RESERVED\/CAPACITY\s+CONTAINMENT\s+LABELS\s+CONSOLE$/);
+  t.regex(lines[1], /^alpha\s+active\s+2\/3\s+0\.50\s+3\.7 GiB\s+mem 512\/7000 MB cpu 0\.5\/2 disk 1024\/50000 MB\s+cgroup2\s+zone=eu-1a,ssd=true\s+http:\/\/127\.0\.0\.1:7070\/$/);
   t.regex(lines[2], /^beta\s+draining\s+0\/0\s/);
-  t.is(lines.length, 3);
+  t.regex(lines[3], /^delta\s+active\s+0\/0\s+0\.50\s+3\.7 GiB\s+mem 512\/7000 MB cpu 0\.5\/2 disk 1024\/50000 MB\s+none\s+note=a\?epsilon  active\?\[2J\s+http:/);
+  t.regex(lines[4], /^gamma\s+active\s+1\/1\s+0\.50\s+3\.7 GiB\s+-\s+-\s+-\s+http:\/\/127\.0\.0\.1:7070\/$/);
+  t.is(lines.length, 5);
+  t.false(r.stdout.includes('\u001b'));
+  // --json is the records as they are, the 0.1 one without the 0.2 fields
+  const json = JSON.parse((await cli(['cluster', 'ls', '--json', '--nodes-path', nodesPath], { env: { NODEE_ZOOKEEPER: sharedZk().connect } })).stdout);
+  t.deepEqual(json.find((n) => n.instance === 'gamma'), v01);
+  t.deepEqual(json.find((n) => n.instance === 'alpha').resources, resources);
+  t.is(json.find((n) => n.instance === 'delta').labels.note, 'a\nepsilon  active\u001b[2J');
 });
 
 test('cluster ls reads connect string and nodesPath from the daemon config file (chroot too)', async (t) => {
