@@ -39,6 +39,9 @@ const OPEN_GUARDED: ErrorCode[] = ['MISDIRECTED_REQUEST', 'FORBIDDEN', 'INTERNAL
 const GUARDED: ErrorCode[] = [...OPEN_GUARDED, 'UNAUTHORIZED'];
 const WITH_BODY: ErrorCode[] = ['BAD_REQUEST', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE'];
 const WRITES: ErrorCode[] = ['STATE_WRITE_FAILED'];
+// What any start of a process may meet (create, start, restart): the node drains, the
+// reservation does not fit the capacity, the cgroup or the process cannot be made.
+const STARTS: ErrorCode[] = ['NODE_DRAINING', 'INSUFFICIENT_RESOURCES', 'PREPARE_FAILED', 'SPAWN_FAILED', 'CGROUP_FAILED'];
 
 interface Op {
   summary: string;
@@ -96,7 +99,7 @@ const paths: Record<string, Record<string, Json>> = {
       responses: {
         '201': ok('the service, or {"services": [...]} for a batch', { oneOf: [ref('Service'), ref('ServiceList')] }),
         // a batch that fails part-way names what it did create next to the error
-        ...errors([...GUARDED, ...WITH_BODY, ...WRITES, 'ARTIFACT_NOT_INSTALLED', 'SERVICE_EXISTS', 'NODE_DRAINING', 'PORTS_EXHAUSTED', 'PREPARE_FAILED', 'SPAWN_FAILED', 'CHECKSUM_MISMATCH', 'BAD_ARCHIVE', 'UNSAFE_ARCHIVE', 'TOO_LARGE', 'REPOSITORY_ERROR'], ref('BatchError')),
+        ...errors([...GUARDED, ...WITH_BODY, ...WRITES, ...STARTS, 'ARTIFACT_NOT_INSTALLED', 'SERVICE_EXISTS', 'PORTS_EXHAUSTED', 'CHECKSUM_MISMATCH', 'BAD_ARCHIVE', 'UNSAFE_ARCHIVE', 'TOO_LARGE', 'REPOSITORY_ERROR'], ref('BatchError')),
       },
     }),
   },
@@ -108,9 +111,9 @@ const paths: Record<string, Record<string, Json>> = {
       responses: { '204': ok('removed'), ...errors([...GUARDED, ...WRITES, 'BAD_REQUEST', 'SERVICE_NOT_FOUND', 'SERVICE_RUNNING', 'PURGE_FAILED']) },
     }),
   },
-  '/v1/services/{coordinate}/start': { post: serviceAction('start', '200', ['NODE_DRAINING', 'SPAWN_FAILED', 'PREPARE_FAILED']) },
+  '/v1/services/{coordinate}/start': { post: serviceAction('start', '200', STARTS) },
   '/v1/services/{coordinate}/stop': { post: serviceAction('stop; waits until the process tree is gone', '200', []) },
-  '/v1/services/{coordinate}/restart': { post: serviceAction('stop, then start', '200', ['NODE_DRAINING', 'SPAWN_FAILED', 'PREPARE_FAILED']) },
+  '/v1/services/{coordinate}/restart': { post: serviceAction('stop, then start', '200', STARTS) },
   '/v1/services/{coordinate}/drain': { post: serviceAction('mark draining, send drain.signal, stop when it exits or at drain.timeoutSeconds', '202', []) },
   '/v1/services/{coordinate}/logs': {
     get: op({
@@ -166,7 +169,30 @@ const schemas: Record<string, Schema> = {
       drain: { type: 'object', properties: { signal: { type: 'string' }, timeoutSeconds: { type: 'number' } } },
       files: { type: 'array', items: { type: 'object', properties: { from: { type: 'string' }, url: { type: 'string' }, to: { type: 'string' }, template: { type: 'boolean' } } } },
       restore: { type: 'object', properties: { url: { type: 'string' }, sha256: { type: 'string' } } },
+      resources: ref('Resources'),
     },
+  },
+  Resources: {
+    type: 'object',
+    additionalProperties: false,
+    description: 'limits (memoryMB, cpu, pids: the service cgroup\'s) and reservations (all four, checked against the node\'s capacity: 409 INSUFFICIENT_RESOURCES); an absent field is neither',
+    properties: {
+      memoryMB: { type: 'number', minimum: 4, maximum: 16 * 1024 * 1024, description: 'hard memory limit of the whole service; over it the service is OOM-killed (lastExit.oom)' },
+      cpu: { type: 'number', minimum: 0.01, maximum: 4096, description: 'cores (0.5 is half a core), a CPU quota' },
+      pids: { type: 'integer', minimum: 1, maximum: 4_194_304, description: 'most processes and threads at once' },
+      diskMB: { type: 'number', minimum: 0, maximum: 1024 ** 3, description: 'a reservation only, not enforced' },
+    },
+  },
+  Usage: {
+    type: 'object',
+    description: 'read from the service\'s cgroup; null where unknown (not running, or containment none)',
+    required: ['memoryBytes', 'cpuSeconds', 'pids'],
+    properties: { memoryBytes: nullable('integer'), cpuSeconds: nullable('number'), pids: nullable('integer') },
+  },
+  NodeResources: {
+    type: 'object',
+    required: ['memoryMB', 'cpu', 'diskMB'],
+    properties: { memoryMB: { type: 'number' }, cpu: { type: 'number' }, diskMB: { type: 'number' } },
   },
   ServiceBatch: { type: 'object', required: ['services'], properties: { services: { type: 'array', minItems: 1, items: ref('ServiceSpec') } } },
   Service: {
@@ -177,9 +203,13 @@ const schemas: Record<string, Schema> = {
       lastExit: {
         type: ['object', 'null'],
         description: 'code and signal both null: an exit nobody saw (the process died while no daemon watched it)',
-        properties: { code: nullable('integer'), signal: nullable('string'), at: { type: 'string' } },
+        properties: {
+          code: nullable('integer'), signal: nullable('string'), at: { type: 'string' },
+          oom: { type: 'boolean', description: 'the kernel\'s OOM killer ended it (over resources.memoryMB); absent in records of nodee 0.1' },
+        },
       },
-      runtimeDir: { type: 'string' }, ports: { type: 'object', additionalProperties: { type: 'integer' } }, spec: ref('ServiceSpec'),
+      runtimeDir: { type: 'string' }, ports: { type: 'object', additionalProperties: { type: 'integer' } },
+      usage: ref('Usage'), spec: ref('ServiceSpec'),
     },
   },
   ServiceList: { type: 'object', required: ['services'], properties: { services: { type: 'array', items: ref('Service') } } },
@@ -192,6 +222,14 @@ const schemas: Record<string, Schema> = {
       zookeeper: { type: 'object', properties: { state: { enum: ['connected', 'connecting', 'disconnected', 'standalone'] }, path: nullable('string'), conflict: { type: 'string' } } },
       machine: { type: 'object', additionalProperties: { type: ['number', 'array'] } },
       counts: { type: 'object' },
+      labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'config labels, published for placement' },
+      resources: {
+        type: 'object',
+        required: ['capacity', 'reserved'],
+        description: 'capacity: what the node offers (config capacity, else measured); reserved: the resources of services not stopped, exited or failed',
+        properties: { capacity: ref('NodeResources'), reserved: ref('NodeResources') },
+      },
+      containment: { enum: ['cgroup2', 'cgroup1', 'none'], description: 'none: services are contained by process groups only' },
     },
   },
 };

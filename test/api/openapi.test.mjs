@@ -5,6 +5,8 @@ import { ApiServer } from '../../dist/api/server.js';
 import { openApiDocument } from '../../dist/api/openapi.js';
 import { capabilityRouters } from '../../dist/daemon/index.js';
 import { ERROR_CODES } from '../../dist/lib/errors.js';
+import { serviceSpecSchema } from '../../dist/services/spec.js';
+import { z } from 'zod';
 import { silentLogger } from '../../dist/lib/log.js';
 import { createMetricsRegistry } from '../../dist/lib/metrics.js';
 import { startDaemon } from '../helpers/daemon.mjs';
@@ -60,6 +62,28 @@ test('the error schema names every HTTP error code, and each is documented under
   }
 });
 
+test('the ServiceSpec schema has the validator\'s fields, and resources its bounds', (t) => {
+  const { schemas } = openApiDocument.components;
+  t.deepEqual(Object.keys(schemas.ServiceSpec.properties).sort(), Object.keys(serviceSpecSchema.shape).sort());
+  const resources = z.toJSONSchema(serviceSpecSchema.shape.resources, { io: 'input' });
+  for (const [key, bounds] of Object.entries(resources.properties)) {
+    const { description, ...documented } = schemas.Resources.properties[key];
+    t.deepEqual(documented, bounds, key);
+    t.is(typeof description, 'string', key);
+  }
+  t.deepEqual(Object.keys(schemas.Resources.properties).sort(), Object.keys(resources.properties).sort());
+});
+
+test('starts that may not fit the node say so: 409 INSUFFICIENT_RESOURCES, 500 CGROUP_FAILED', (t) => {
+  for (const p of ['/v1/services', '/v1/services/{coordinate}/start', '/v1/services/{coordinate}/restart']) {
+    const { responses } = openApiDocument.paths[p].post;
+    t.true(responses['409']['x-error-codes'].includes('INSUFFICIENT_RESOURCES'), p);
+    t.true(responses['500']['x-error-codes'].includes('CGROUP_FAILED'), p);
+  }
+  // stopping never needs room
+  t.false(openApiDocument.paths['/v1/services/{coordinate}/stop'].post.responses['409']?.['x-error-codes'].includes('INSUFFICIENT_RESOURCES') ?? false);
+});
+
 test('the document is OpenAPI 3.1: operations with responses, parameters for every path template, refs that resolve', (t) => {
   const doc = openApiDocument;
   t.is(doc.openapi, '3.1.0');
@@ -97,7 +121,13 @@ test('GET /openapi.json serves the document without the token; nothing else abou
   t.is(res.status, 200);
   t.regex(res.headers['content-type'], /^application\/json/);
   t.deepEqual(res.body, JSON.parse(JSON.stringify(openApiDocument)));
-  t.is(res.body.info.version, (await d.api('GET', '/v1/status', undefined, { token: 'tok-openapi' })).body.version);
+  const status = (await d.api('GET', '/v1/status', undefined, { token: 'tok-openapi' })).body;
+  t.is(res.body.info.version, status.version);
+  // what the daemon answers is what the document describes: every field of NodeStatus, and its resources' figures
+  const { NodeStatus, NodeResources } = res.body.components.schemas;
+  t.deepEqual(Object.keys(status).sort(), Object.keys(NodeStatus.properties).sort());
+  t.deepEqual(Object.keys(status.resources.capacity).sort(), [...NodeResources.required].sort());
+  t.true(NodeStatus.properties.containment.enum.includes(status.containment));
   for (const p of ['/OPENAPI.json', '/openapi.json/', '/openapi', '//openapi.json', '/openapi.JSON']) {
     t.is((await rawRequest(d.url, { path: p })).status, 401, `GET ${p}`);
   }
