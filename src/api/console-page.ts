@@ -21,6 +21,7 @@ export const consolePage = `<!doctype html>
   <h1>nodee <span id="instance"></span></h1>
   <span class="meta" id="node"></span>
   <span class="meta" id="zk"></span>
+  <span class="meta" id="resources" title="reserved/capacity of memory, CPU cores and disk; then the labels"></span>
   <span class="meta"><button id="drain">drain node</button><button id="undrain">undrain node</button><button id="token-button">token</button></span>
 </header>
 <main>
@@ -36,7 +37,7 @@ export const consolePage = `<!doctype html>
   <div id="notice" role="status"></div>
   <section>
     <h2>Services</h2>
-    <table><thead><tr><th>coordinate</th><th>artifact</th><th>state</th><th>pid</th><th>restarts</th><th>ports</th><th>last exit</th><th>command</th><th></th></tr></thead>
+    <table><thead><tr><th>coordinate</th><th>artifact</th><th>state</th><th>pid</th><th>restarts</th><th title="in use/limit">memory</th><th>CPU</th><th title="running/limit">pids</th><th>ports</th><th>last&nbsp;exit</th><th>command</th><th></th></tr></thead>
     <tbody id="services"></tbody></table>
   </section>
   <section id="logs-panel" hidden>

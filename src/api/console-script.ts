@@ -1,3 +1,4 @@
+import { RESOURCE_TEXT_FUNCTIONS } from '../lib/resources.js';
 import { AT_REST } from '../services/index.js';
 import { consoleForms } from './console-forms.js';
 
@@ -80,13 +81,9 @@ function size(bytes) {
   return bytes.toFixed(i ? 1 : 0) + " " + units[i];
 }
 
-/** lastExit as an operator reads it; {code: null, signal: null} is an exit nobody saw. */
-function exitText(e) {
-  if (!e) return "";
-  if (e.signal) return e.signal;
-  if (e.code !== null && e.code !== undefined) return "code " + e.code;
-  return "unknown";
-}
+// the CLI's own words for resources, usage and exits (src/lib/resources.ts): exitText,
+// memoryText, cpuText, pidsText, reservedText, labelsText, specResources...
+${RESOURCE_TEXT_FUNCTIONS.map(String).join('\n')}
 
 const serviceUrl = (c) => "/v1/services/" + encodeURIComponent(c);
 
@@ -144,7 +141,7 @@ function serviceRow(s) {
   const tr = el("tr");
   tr.dataset.coordinate = s.coordinate;
   const cells = {};
-  for (const name of ["coordinate", "artifact", "state", "pid", "restarts", "ports", "exit", "command"]) {
+  for (const name of ["coordinate", "artifact", "state", "pid", "restarts", "memory", "cpu", "pids", "ports", "exit", "command"]) {
     cells[name] = tr.appendChild(el("td", undefined, name));
   }
   const buttons = {};
@@ -174,10 +171,17 @@ function renderServices(services, nodeState) {
     c.state.className = "state " + s.state;
     c.pid.textContent = s.pid === null ? "" : String(s.pid);
     c.restarts.textContent = String(s.restarts);
+    const spec = s.spec || {};
+    const limits = specResources(spec);
+    const usage = s.usage || { memoryBytes: null, cpuSeconds: null, pids: null };
+    c.memory.textContent = memoryText(usage.memoryBytes, limits.memoryMB);
+    c.cpu.textContent = cpuText(usage.cpuSeconds);
+    c.cpu.title = limits.cpu === undefined ? "" : "limit " + figure(limits.cpu) + " cores";
+    c.pids.textContent = pidsText(usage.pids, limits.pids);
     c.ports.textContent = Object.entries(s.ports || {}).map(([k, v]) => k + "=" + v).join(" ");
     c.exit.textContent = exitText(s.lastExit);
-    c.exit.title = s.lastExit ? s.lastExit.at : "";
-    const spec = s.spec || {};
+    c.exit.title = s.lastExit ? s.lastExit.at + (s.lastExit.oom ? ": over its memory limit, killed by the kernel" : "") : "";
+    c.exit.className = "exit" + (s.lastExit && s.lastExit.oom ? " oom" : "");
     c.command.textContent = [].concat(spec.command || [], spec.args || []).join(" ");
     for (const [action, applies] of Object.entries(ACTIONS)) row.buttons[action].disabled = !applies(s.state, nodeState);
     body.appendChild(row.tr); // appending moves it: rows follow the API's order
@@ -206,6 +210,9 @@ function renderNode(status) {
     " · load " + status.machine.loadavg.map((l) => l.toFixed(2)).join(" "));
   $("zk").textContent = "zookeeper: " + status.zookeeper.state + (status.zookeeper.path ? " " + status.zookeeper.path : "");
   $("zk").className = "meta " + status.zookeeper.state;
+  const labels = labelsText(status.labels);
+  $("resources").textContent = "containment: " + status.containment + " · reserved " + reservedText(status.resources) + (labels === "-" ? "" : " · " + labels);
+  $("resources").className = "meta containment-" + status.containment;
   $("drain").disabled = status.state !== "active";
   $("undrain").disabled = status.state === "active";
 }

@@ -20,6 +20,10 @@ export const consoleStyle = `
   .failed, .exited, .disconnected { color: #b91c1c; }
   .draining, .backoff, .stopping, .starting, .installing, .connecting { color: #b45309; }
   .stopped { color: #6b7280; }
+  td.exit.oom { color: #b91c1c; font-weight: 600; }
+  /* no cgroups: a stop may miss an escaped descendant, worth a glance */
+  header .containment-none { color: #fcd34d; }
+  td.memory, td.cpu, td.pids { white-space: nowrap; font-variant-numeric: tabular-nums; }
   button { font-size: .8rem; margin-right: .2rem; cursor: pointer; }
   button:disabled { cursor: default; opacity: .45; }
   /* on the dark bar a faded light button vanishes: keep the label readable, the outline dim */

@@ -13,6 +13,8 @@ import { openConsole } from './console-page.mjs';
 // The web console in a real headless Chromium against a real daemon. Each test starts its
 // own daemon and browser; serial, because Chromium is heavy on a small machine.
 
+const XSS = '<img src=x onerror="window.__xss = (window.__xss || 0) + 1">';
+
 const ART_PATH = `/v1/artifacts/${E2E_ART.split(':').join('/')}`;
 const svc = (coordinate, extra = {}) => ({ coordinate, artifact: E2E_ART, command: ['bin/sleeper'], ...extra });
 
@@ -40,9 +42,9 @@ const alive = (pid) => {
 };
 
 test.serial('the main view lists services with their states (and one screenshot of it)', async (t) => {
-  const d = await startDaemon(t);
+  const d = await startDaemon(t, { config: { capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 }, labels: { zone: 'eu-1a' } } });
   await installScripts(t, d);
-  const running = await create(t, d, svc('1.web.borud.fbu', { ports: ['http'] }));
+  const running = await create(t, d, svc('1.web.borud.fbu', { ports: ['http'], resources: { memoryMB: 256, cpu: 0.5 } }));
   await create(t, d, svc('1.crash.borud.fbu', { command: ['bin/crash'], restart: { policy: 'never' } }));
   await serviceWhen(d, '1.crash.borud.fbu', (r) => r.body.state === 'exited', 'crash exited');
 
@@ -55,6 +57,14 @@ test.serial('the main view lists services with their states (and one screenshot 
   t.is(await ui.cell('1.crash.borud.fbu', 'exit'), 'code 3');
   t.is(await ui.text('#artifacts td'), E2E_ART);
   t.is(await ui.text('#error'), '');
+  // the node: its containment, what the running service reserves of the capacity, its labels
+  const { containment } = (await d.api('GET', '/v1/status')).body;
+  t.is(await ui.text('#resources'), `containment: ${containment} · reserved mem 256/7000 MB cpu 0.5/2 disk 0/50000 MB · zone=eu-1a`);
+  // usage against the limits; "-" for what the daemon cannot tell
+  t.regex(await ui.cell('1.web.borud.fbu', 'memory'), /^(-|\d+\.\d)\/256 MB$/);
+  t.regex(await ui.cell('1.web.borud.fbu', 'cpu'), /^(-|[\d.]+ s)$/);
+  t.regex(await ui.cell('1.web.borud.fbu', 'pids'), /^(-|\d+)$/);
+  t.is(await ui.cell('1.crash.borud.fbu', 'memory'), '-', 'no limit, no process');
 
   const png = await ui.screenshot();
   // kept where an operator (or a reviewer) can look at it after the run
@@ -288,6 +298,30 @@ test.serial('with a token: the console asks for it, refuses a wrong one, then wo
   t.is((await d.api('GET', '/v1/services/1.tok.borud.fbu', undefined, auth)).body.state, 'running');
 });
 
+test.serial('an OOM kill is marked and usage figures are shown, as text', async (t) => {
+  const d = await startDaemon(t);
+  const ui = await openConsole(t, d);
+  // A service shaped as the API shows one the kernel OOM-killed, rendered by the page's own
+  // code (the daemon reports OOM kills once the runner reads them from the cgroup). One
+  // evaluation, so the page's 2 s refresh cannot drop the row before it is read.
+  const cells = await ui.evaluate(`(() => {
+    const s = { coordinate: ${JSON.stringify(XSS)}, artifact: "g:a:1", state: "backoff", pid: null, startedAt: null, restarts: 1,
+      lastExit: { code: null, signal: "SIGKILL", at: "2026-01-01T00:00:00.000Z", oom: true }, runtimeDir: "/x", ports: {},
+      usage: { memoryBytes: 13107200, cpuSeconds: 1.254, pids: 3 }, spec: { resources: { memoryMB: 16, cpu: 0.25, pids: 64 } } };
+    renderServices([s], "active");
+    const td = (name) => document.querySelector("#services tr td." + name);
+    return { exit: td("exit").textContent, oom: td("exit").classList.contains("oom"), title: td("exit").title,
+             memory: td("memory").textContent, cpu: td("cpu").textContent, cpuTitle: td("cpu").title, pids: td("pids").textContent,
+             coordinate: td("coordinate").textContent };
+  })()`);
+  t.deepEqual(cells, {
+    exit: 'SIGKILL (OOM)', oom: true, title: '2026-01-01T00:00:00.000Z: over its memory limit, killed by the kernel',
+    memory: '12.5/16 MB', cpu: '1.25 s', cpuTitle: 'limit 0.25 cores', pids: '3/64', coordinate: XSS,
+  });
+  t.is(await ui.evaluate(`document.querySelectorAll("img").length`), 0);
+  t.is(await ui.evaluate(`window.__xss`), undefined);
+});
+
 test.serial('an exit nobody saw is shown as "unknown", not "code null"', async (t) => {
   const first = await startDaemon(t);
   await installScripts(t, first);
@@ -303,8 +337,6 @@ test.serial('an exit nobody saw is shown as "unknown", not "code null"', async (
   await ui.rowIn('1.lost.borud.fbu', 'exited');
   t.is(await ui.cell('1.lost.borud.fbu', 'exit'), 'unknown');
 });
-
-const XSS = '<img src=x onerror="window.__xss = (window.__xss || 0) + 1">';
 
 test.serial('API data is shown as text, never run: a hostile command, log line and error message', async (t) => {
   const d = await startDaemon(t);
