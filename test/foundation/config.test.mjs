@@ -2,6 +2,7 @@ import test from 'ava';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { loadConfig } from '../../dist/config/index.js';
 import { CLI, startDaemon } from '../helpers/daemon.mjs';
 import { tempDir } from '../helpers/tmp.mjs';
 
@@ -20,6 +21,16 @@ const badConfigs = [
   ['a relative nodes path', { zookeeper: { connect: '127.0.0.1:2181', nodesPath: 'meta/nodes' } }, 'zookeeper.nodesPath'],
   ['a limit of the wrong type', { limits: { artifactMaxBytes: 'lots' } }, 'limits.artifactMaxBytes'],
   ['a token file that does not exist', { api: { listen: '127.0.0.1:0', tokenFile: '/nonexistent/token' } }, 'api.tokenFile'],
+  ['a label name with a space', { labels: { 'bad name': 'x' } }, 'labels.bad name: label names are letters, digits'],
+  ['a label value that is not a string', { labels: { zone: 5 } }, 'labels.zone: Invalid input: expected string, received number'],
+  ['more than 64 labels', { labels: Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`l${i}`, 'v'])) }, 'labels: at most 64 labels'],
+  ['a relative cgroup parent', { cgroup: { parent: 'relative/path' } }, 'cgroup.parent: must be "auto" or an absolute cgroup path'],
+  ['a cgroup parent with a ".." segment', { cgroup: { parent: '/nodee/../escape' } }, 'cgroup.parent: must not hold "." or ".." segments'],
+  ['an unknown cgroup key', { cgroup: { parent: 'auto', mode: 'v2' } }, 'cgroup.mode: unknown key'],
+  ['a negative capacity', { capacity: { memoryMB: -1 } }, 'capacity.memoryMB: Too small'],
+  ['a capacity of no cores', { capacity: { cpu: 0 } }, 'capacity.cpu: Too small'],
+  ['a capacity of the wrong type', { capacity: { diskMB: 'lots' } }, 'capacity.diskMB: Invalid input: expected number, received string'],
+  ['an unknown capacity key', { capacity: { gpus: 1 } }, 'capacity.gpus: unknown key'],
 ];
 
 for (const [what, config, expected] of badConfigs) {
@@ -34,6 +45,31 @@ test('every problem in a config file is reported at once', async (t) => {
   const r = await startDaemon(t, { config: { colour: 'blue', ports: { from: 'a' }, limits: { artifactMaxFiles: -1 } }, expectFailure: true });
   t.not(r.code, 0);
   for (const key of ['colour: unknown key', 'ports.from', 'limits.artifactMaxFiles']) t.true(r.stderr.includes(key), r.stderr);
+});
+
+test('capacity, labels and cgroup default to the measured machine, none and "auto"', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'nodee.yaml');
+  await writeFile(file, `prefix: ${dir}\n`);
+  const { config } = loadConfig(file);
+  t.deepEqual(config.cgroup, { parent: 'auto' });
+  t.deepEqual(config.labels, {});
+  t.deepEqual(config.capacity, {});
+  await writeFile(file, `prefix: ${dir}\nlabels: { zone: eu-1a, ssd: "true" }\ncapacity: { cpu: 1.5 }\ncgroup: { parent: /nodee/a }\n`);
+  const given = loadConfig(file).config;
+  t.deepEqual(given.labels, { zone: 'eu-1a', ssd: 'true' });
+  t.deepEqual(given.capacity, { cpu: 1.5 });
+  t.is(given.cgroup.parent, '/nodee/a');
+
+  // a key left out of capacity is measured: memory less 10 %, every core, the disk free under prefix
+  const d = await startDaemon(t, { config: { capacity: { cpu: 1.5 } } });
+  const { body } = await d.api('GET', '/v1/status');
+  t.deepEqual(body.labels, {});
+  t.is(body.resources.capacity.cpu, 1.5);
+  t.is(body.resources.capacity.memoryMB, Math.floor((body.machine.memoryBytes * 0.9) / 1024 ** 2));
+  const diskMB = body.machine.diskFreeBytes / 1024 ** 2;
+  t.true(Math.abs(body.resources.capacity.diskMB - diskMB) < Math.max(512, diskMB * 0.05), `${body.resources.capacity.diskMB} MB vs ${diskMB} MB free`);
+  t.deepEqual(body.resources.reserved, { memoryMB: 0, cpu: 0, diskMB: 0 });
 });
 
 test('start-up refuses a file that is not YAML, or not a mapping', async (t) => {
