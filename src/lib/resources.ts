@@ -1,5 +1,3 @@
-import type { ExitInfo, NodeResources, Resources } from '../contract/index.js';
-
 /**
  * Resources as the ZooKeeper record, the CLI and the web console show them. One set of
  * functions for all three, so `nodee status`, `nodee cluster ls` and the console never read
@@ -7,6 +5,21 @@ import type { ExitInfo, NodeResources, Resources } from '../contract/index.js';
  * source (`String(fn)`), so each is a plain function declaration that uses nothing but the
  * others listed in RESOURCE_TEXT_FUNCTIONS and the language itself.
  */
+
+// The shapes of the contract's Resources, NodeResources and ExitInfo, spelled out here because
+// lib sits below src/contract (test/foundation/layers.test.mjs); the contract's types fit them.
+interface Resources {
+  memoryMB?: number;
+  cpu?: number;
+  pids?: number;
+  diskMB?: number;
+}
+type NodeResources = Required<Omit<Resources, 'pids'>>;
+interface ExitInfo {
+  code: number | null;
+  signal: string | null;
+  oom?: boolean;
+}
 
 /**
  * The four known resource figures of a ServiceSpec (Service.spec is untyped JSON; a spec
