@@ -2,7 +2,7 @@ import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../dist/config/index.js';
+import { configSchema, loadConfig } from '../../dist/config/index.js';
 import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 import { ROOT } from '../helpers/daemon.mjs';
 import { freePort, waitFor } from '../helpers/tmp.mjs';
@@ -11,12 +11,31 @@ test('the example config is valid and documents every key of the schema', async 
   const file = path.join(ROOT, 'etc', 'nodee.yaml');
   const { config } = loadConfig(file);
   t.is(config.api.listen, '127.0.0.1:7070', 'the API is on loopback by default');
+  t.deepEqual(config.cgroup, { parent: 'auto' }, 'the example is the default');
+  t.deepEqual(config.labels, {});
+  t.deepEqual(config.capacity, {});
   const text = readFileSync(file, 'utf8');
-  for (const key of ['prefix', 'instance', 'listen', 'tokenFile', 'tls', 'bodyLimitBytes', 'zookeeper', 'connect', 'sessionTimeoutMs',
-    'nodesPath', 'digestFile', 'repositories', 'checksum', 'artifactMaxBytes', 'artifactMaxFiles', 'ports', 'maxBytes', 'keep']) {
-    t.regex(text, new RegExp(`\\b${key}:`), key);
-  }
+  // every key of the schema, at any depth (a key added to the schema and not here fails)
+  const keys = schemaKeys(configSchema);
+  t.true(keys.includes('parent') && keys.includes('diskMB') && keys.length > 30, keys.join(' '));
+  for (const key of keys) t.regex(text, new RegExp(`\\b${key}:`), key);
 });
+
+/** The keys of a zod object schema and of the objects (also optional, defaulted, in lists) under it. */
+function schemaKeys(schema, out = []) {
+  let s = schema;
+  while (!s.shape && s._zod?.def) {
+    const def = s._zod.def;
+    const inner = def.innerType ?? def.in ?? def.element ?? def.schema;
+    if (!inner) break;
+    s = inner;
+  }
+  for (const [key, value] of Object.entries(s.shape ?? {})) {
+    out.push(key);
+    schemaKeys(value, out);
+  }
+  return out;
+}
 
 test('the systemd unit verifies and keeps services alive across daemon restarts', (t) => {
   const unit = path.join(ROOT, 'systemd', 'nodee.service');

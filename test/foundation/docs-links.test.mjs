@@ -42,6 +42,7 @@ test('the docs carry the contract: docs/CONTRACT.md, linked from the README, wit
   t.regex(contract, /^# nodee — the external contract$/m);
   t.regex(contract, /^# Additions for release 0\.2/m);
   t.regex(contract, /^## CLI: global options anywhere$/m);
+  t.regex(contract, /^## Resources and containment$/m);
   t.true(linkTargets(readFileSync(path.join(ROOT, 'README.md'), 'utf8')).includes('docs/CONTRACT.md'));
   for (const file of files) t.notRegex(readFileSync(file, 'utf8'), /\.\.\/shared\//, `${path.relative(ROOT, file)} points outside the repository`);
 });
