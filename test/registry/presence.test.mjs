@@ -19,7 +19,7 @@ test('the node appears with the record, ephemeral, parents created; close remove
   const node = await nodeOf(obs, p);
   t.is(node.json.instance, 'web-17');
   t.is(node.json.services.length, 2);
-  t.deepEqual(Object.keys(node.json).sort(), ['artifacts', 'console', 'hostname', 'instance', 'machine', 'pid', 'services', 'startedAt', 'state', 'updatedAt', 'version'].sort());
+  t.deepEqual(Object.keys(node.json).sort(), ['artifacts', 'console', 'containment', 'hostname', 'instance', 'labels', 'machine', 'pid', 'resources', 'services', 'startedAt', 'state', 'updatedAt', 'version'].sort());
   t.not(node.owner, '0000000000000000', 'ephemeral');
   t.not(node.owner, obs.sessionId());
   t.is((await obs.stat(path.posix.dirname(p))).owner, '0000000000000000', 'parent is persistent');
