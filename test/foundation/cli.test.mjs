@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { cli, startDaemon } from '../helpers/daemon.mjs';
 import { freePort, tempDir, waitFor } from '../helpers/tmp.mjs';
+import { HOG } from '../helpers/programs.mjs';
 import { E2E_ART, installScripts, scriptsZip } from '../services/e2e-helpers.mjs';
 
 test('nodee status prints the node, and --json the API answer', async (t) => {
@@ -28,25 +29,48 @@ test('nodee status shows labels, what services reserve of the capacity, and the 
   t.true(['cgroup2', 'cgroup1', 'none'].includes(containment), containment);
   t.regex(before.stdout, new RegExp(`^containment  ${containment === 'none' ? 'none \\(process groups only\\)' : containment}$`, 'm'));
 
-  await installScripts(t, d);
+  await installScripts(t, d, { 'bin/hog': HOG });
   const created = await d.api('POST', '/v1/services', { coordinate: '1.res.borud.fbu', artifact: E2E_ART, command: ['bin/sleeper'], resources: { memoryMB: 256, cpu: 0.5, pids: 64, diskMB: 1024 } });
   t.is(created.status, 201, JSON.stringify(created.body));
   const after = await cli(['status'], { env });
   t.regex(after.stdout, /^resources {4}mem 256\/7000 MB cpu 0\.5\/2 disk 1024\/50000 MB \(reserved\/capacity\)$/m);
 
-  // the service's own figures: its limits, and what it uses ("-" until the daemon can tell)
+  // the service's own figures: its limits, and what it uses, read from its cgroup ("-" without one)
+  const [mem, cpu, pids] = containment === 'none' ? ['-', '-', '-'] : ['\\d+\\.\\d', '[\\d.]+ s', '\\d+'];
   const shown = await cli(['service', 'show', '1.res.borud.fbu'], { env });
   t.is(shown.code, 0, shown.stderr);
   t.regex(shown.stdout, /^resources {3}mem 256 MB cpu 0\.5 pids 64 disk 1024 MB$/m);
-  t.regex(shown.stdout, /^usage {7}mem (-|\d+\.\d)\/256 MB cpu (-|[\d.]+ s) pids (-|\d+)\/64$/m);
+  t.regex(shown.stdout, new RegExp(`^usage {7}mem ${mem}/256 MB cpu ${cpu} pids ${pids}/64$`, 'm'));
   t.regex(shown.stdout, /^last exit {3}-$/m);
-  const list = (await cli(['service', 'list'], { env })).stdout.trim().split('\n');
+  // the list reads a shared sample up to 2 s old: one taken before the start knows nothing yet
+  const row = new RegExp(`^1\\.res\\.borud\\.fbu\\s+running\\s+\\d+\\s+0\\s+${mem}/256 MB\\s+${cpu}\\s+${pids}/64\\s+com\\.example:e2e:1\\.0\\.0\\s+-$`);
+  const list = await waitFor(async () => {
+    const lines = (await cli(['service', 'list'], { env })).stdout.trim().split('\n');
+    return row.test(lines[1]) && lines;
+  }, { what: `service list shows ${row}` });
   t.regex(list[0], /^COORDINATE\s+STATE\s+PID\s+RESTARTS\s+MEM\s+CPU\s+PIDS\s+ARTIFACT\s+PORTS$/);
-  t.regex(list[1], /^1\.res\.borud\.fbu\s+running\s+\d+\s+0\s+(-|\d+\.\d)\/256 MB\s+(-|[\d.]+ s)\s+(-|\d+)\/64\s+com\.example:e2e:1\.0\.0\s+-$/);
   // --json stays the API's objects
   const json = JSON.parse((await cli(['service', 'list', '--json'], { env })).stdout);
   t.deepEqual(json[0].spec.resources, { memoryMB: 256, cpu: 0.5, pids: 64, diskMB: 1024 });
   t.deepEqual(Object.keys(json[0].usage).sort(), ['cpuSeconds', 'memoryBytes', 'pids']);
+
+  // a start that does not fit: the API's refusal, as it says it
+  const spec = path.join(await tempDir(t), 'big.json');
+  await writeFile(spec, JSON.stringify({ coordinate: '1.big.borud.fbu', artifact: E2E_ART, command: ['bin/sleeper'], resources: { memoryMB: 6800 } }));
+  const big = await cli(['service', 'start', '--spec', spec], { env });
+  t.is(big.code, 1);
+  t.regex(big.stderr, /memoryMB: asks 6800, 6744 left of 7000.*\(INSUFFICIENT_RESOURCES\)/);
+
+  if (containment === 'none') return t.log('containment none on this host: no OOM kill to show');
+  // the kernel's OOM killer ends a service past its memory limit: show says so
+  await writeFile(spec, JSON.stringify({ coordinate: '1.hog.borud.fbu', artifact: E2E_ART, command: ['bin/hog'], resources: { memoryMB: 32 }, restart: { policy: 'never' } }));
+  t.is((await cli(['service', 'start', '--spec', spec], { env })).code, 0);
+  const oom = await waitFor(async () => {
+    const r = await cli(['service', 'show', '1.hog.borud.fbu'], { env });
+    return /^state {7}exited$/m.test(r.stdout) && r.stdout;
+  }, { what: 'the hog OOM-killed' });
+  t.regex(oom, /^last exit {3}SIGKILL \(OOM\) at \d{4}-\d\d-\d\dT/m);
+  t.regex(oom, /^usage {7}mem -\/32 MB cpu - pids -$/m);
 });
 
 test('the CLI passes the token and shows the API message on error', async (t) => {
