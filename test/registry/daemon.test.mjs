@@ -15,11 +15,16 @@ function zkConfig(zk, over = {}) {
 test('the daemon registers its record, shows the state in /v1/status and /metrics, and SIGTERM removes the node', async (t) => {
   const zk = await startZookeeper(t);
   const obs = await observer(t, zk.connect);
-  const d = await startDaemon(t, { config: zkConfig(zk) });
+  const d = await startDaemon(t, { config: { ...zkConfig(zk), labels: { zone: 'eu-1a' }, capacity: { memoryMB: 3000 } } });
   const p = `${NODES}/e2e-node`;
   const node = await nodeOf(obs, p);
   const status = (await d.api('GET', '/v1/status')).body;
   t.deepEqual(status.zookeeper, { state: 'connected', path: p });
+  // the 0.2 fields, as the daemon's status has them
+  t.deepEqual(node.json.labels, { zone: 'eu-1a' });
+  t.deepEqual(node.json.resources, status.resources);
+  t.is(node.json.resources.capacity.memoryMB, 3000);
+  t.is(node.json.containment, status.containment);
   t.is(node.json.instance, 'e2e-node');
   t.is(node.json.pid, d.pid);
   t.is(node.json.hostname, status.hostname);
