@@ -17,14 +17,13 @@
 // reaper is not the method's business). Needs root and cgroups; otherwise it says so and exits 0.
 // Run after `npx tsc -p .`:  node scripts/bench/containment.mjs [--quick] [--runs N]
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import treeKill from 'tree-kill';
 import { Cgroups } from '../../dist/cgroups/index.js';
 import { parseStat } from '../../dist/lib/proc.js';
-import { removeCgroupTree } from '../../test/helpers/cgroups.mjs';
+import { benchParent, removeCgroupParent } from './lib/cgroups.mjs';
 
 const QUICK = process.argv.includes('--quick');
 const runsAt = process.argv.indexOf('--runs');
@@ -46,20 +45,15 @@ if (process.getuid?.() !== 0) {
   process.exit(0);
 }
 
-const parent = `/nodee-bench-${randomBytes(6).toString('hex')}`;
+const parent = benchParent();
 const warnings = [];
 const log = { info() {}, debug() {}, error() {}, warn: (o, msg) => warnings.push(`${msg}: ${o?.reason ?? ''}`) };
 const cgroups = await Cgroups.detect({ parent, instance: 'bench', log });
-let cleaned = false;
-async function cleanUp() {
-  if (cleaned) return;
-  cleaned = true;
-  await removeCgroupTree(parent);
-}
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => void cleanUp().finally(() => process.exit(130)));
+// whatever happens, nothing is left: every tree is in a cgroup under `parent`
+process.on('exit', () => removeCgroupParent(parent));
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 if (cgroups.containment === 'none') {
   console.log(`containment: not run (no cgroups: ${cgroups.reason ?? warnings.join('; ')})`);
-  await cleanUp();
   process.exit(0);
 }
 
@@ -242,18 +236,14 @@ async function measure(method, run) {
 
 const started = Date.now();
 const results = Object.fromEntries(METHODS.map((m) => [m.key, { ms: [], left: [] }]));
-try {
-  for (let run = 0; run < RUNS; run++) {
-    // interleaved, and the order rotates so no method always goes first
-    for (let k = 0; k < METHODS.length; k++) {
-      const m = METHODS[(run + k) % METHODS.length];
-      const r = await measure(m, run);
-      results[m.key].ms.push(r.ms);
-      results[m.key].left.push(r.left);
-    }
+for (let run = 0; run < RUNS; run++) {
+  // interleaved, and the order rotates so no method always goes first
+  for (let k = 0; k < METHODS.length; k++) {
+    const m = METHODS[(run + k) % METHODS.length];
+    const r = await measure(m, run);
+    results[m.key].ms.push(r.ms);
+    results[m.key].left.push(r.left);
   }
-} finally {
-  await cleanUp();
 }
 
 const f = (v) => `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms`;
