@@ -81,6 +81,11 @@ export class Cgroups {
     return cg;
   }
 
+  /** A service cgroup's handle, whether or not it exists now (reads of a missing one answer nothing). */
+  handle(name: string): ServiceCgroup {
+    return new ServiceCgroup(name, this.dirs(name));
+  }
+
   /** A service cgroup that exists already: re-adoption after a daemon restart. */
   open(name: string): ServiceCgroup | undefined {
     const dirs = this.dirs(name);

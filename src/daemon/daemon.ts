@@ -127,7 +127,9 @@ export class Daemon {
       this.presence.start();
       const changed = () => this.presence?.changed();
       this.store.on('change', changed);
-      this.supervisor.on('change', changed);
+      // the record carries every service's state: any committed change, or the node draining
+      this.supervisor.events.on('service', changed);
+      this.supervisor.events.on('node', changed);
       this.refreshTimer = setInterval(changed, MACHINE_REFRESH_MS);
       this.refreshTimer.unref();
       changed();

@@ -3,27 +3,26 @@ import type { ServiceSpec } from './spec.js';
 
 /** What to do after a process exited on its own. */
 export type Decision =
-  | { action: 'restart'; delayMs: number; reason: string }
+  | { action: 'restart'; delayMs: number; reason: string; window: number[] }
   | { action: 'exited'; reason: string }
   | { action: 'failed'; reason: string };
 
 /**
- * The restart policy, kept pure: given an exit and the clock it answers restart (with the
- * backoff delay), exited or failed, and remembers the restarts inside the window. Tested
- * by a table of cases with a fake clock.
+ * The restart policy, kept pure: given an exit, the times of the restarts so far and the
+ * clock, it answers restart (with the backoff delay and the new window to keep), exited or
+ * failed. It keeps nothing itself: the window lives in the service's record, so a daemon
+ * restart does not reset a crash loop's count. Tested by a table of cases with a fake clock.
  *
  * Backoff doubles per restart still inside the window, so a service that has been stable
  * for a window starts again from `backoffMs`.
  */
 export class RestartPolicy {
-  private history: number[] = [];
-
   constructor(
     private readonly spec: ServiceSpec['restart'],
     private readonly now: () => number = Date.now,
   ) {}
 
-  decide(exit: ExitStatus): Decision {
+  decide(exit: ExitStatus, restartTimes: readonly number[]): Decision {
     const { policy, backoffMs, maxBackoffMs, limit } = this.spec;
     const clean = exit.code === 0 && exit.signal === null;
     if (policy === 'never') return { action: 'exited', reason: 'restart policy is never' };
@@ -31,18 +30,12 @@ export class RestartPolicy {
 
     const now = this.now();
     const windowStart = now - limit.windowSeconds * 1000;
-    this.history = this.history.filter((t) => t > windowStart);
-    if (this.history.length >= limit.restarts) {
-      return { action: 'failed', reason: `${this.history.length} restarts within ${limit.windowSeconds} s (limit ${limit.restarts})` };
+    const recent = restartTimes.filter((t) => t > windowStart && t <= now);
+    if (recent.length >= limit.restarts) {
+      return { action: 'failed', reason: `${recent.length} restarts within ${limit.windowSeconds} s (limit ${limit.restarts})` };
     }
-    const delayMs = Math.min(backoffMs * 2 ** this.history.length, maxBackoffMs);
-    this.history.push(now);
-    return { action: 'restart', delayMs, reason: describe(exit) };
-  }
-
-  /** An operator start or restart gives the service a fresh window. */
-  reset(): void {
-    this.history = [];
+    const delayMs = Math.min(backoffMs * 2 ** recent.length, maxBackoffMs);
+    return { action: 'restart', delayMs, reason: describe(exit), window: [...recent, now] };
   }
 }
 

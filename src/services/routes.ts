@@ -8,7 +8,8 @@ import type { Supervisor } from './supervisor.js';
 export function serviceRoutes(sup: Supervisor): Router {
   const router = new Router({ prefix: '/v1/services', sensitive: true });
 
-  router.get('/', (ctx) => {
+  router.get('/', async (ctx) => {
+    await sup.measure();
     if (reveal(ctx.query.reveal)) {
       ctx.body = { services: sup.list({ reveal: true }) };
       return;
@@ -31,7 +32,8 @@ export function serviceRoutes(sup: Supervisor): Router {
     ctx.body = await sup.create(body);
   });
 
-  router.get('/:coordinate', (ctx) => {
+  router.get('/:coordinate', async (ctx) => {
+    await sup.measure(ctx.params.coordinate!);
     ctx.body = sup.get(ctx.params.coordinate!, { reveal: reveal(ctx.query.reveal) });
   });
 

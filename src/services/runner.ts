@@ -1,69 +1,73 @@
 import { NodeeError, messageOf } from '../lib/errors.js';
-import type { FetchTimeouts } from '../artifacts/index.js';
-import type { Config } from '../config/index.js';
-import type { ExitStatus, Resources, Service, ServiceState } from '../contract/index.js';
+import type { ExitInfo, ExitStatus, Resources, Service, ServiceState, Usage } from '../contract/index.js';
 import type { Logger } from '../lib/log.js';
-import { isSameProcess } from '../lib/proc.js';
-import type { LogRotator } from './log-rotator.js';
-import type { ServiceMetrics } from './metrics.js';
-import { RestartPolicy, describe } from './policy.js';
-import type { RecordFile } from './record-store.js';
-import { AT_REST, canTransition, type ServiceRecord } from './state.js';
-import { resolveCommand } from './steps/command.js';
-import { commandLine, serviceEnvironment } from './steps/environment.js';
-import { prepareFirstStart } from './steps/prepare.js';
-import { ensureRuntimeDir } from './steps/runtime-dir.js';
-import { LiveProcess, UNKNOWN_EXIT } from './live-process.js';
+import { isSameProcess, processStartTime } from '../lib/proc.js';
 import type { ServicePaths } from './coordinate.js';
+import type { ServiceEvents } from './events.js';
+import { serviceHooks, type HookContext, type HookDeps, type LaunchPlan, type ServiceHook } from './hooks/index.js';
+import { LiveProcess, UNKNOWN_EXIT } from './live-process.js';
+import { RestartPolicy, describe } from './policy.js';
+import { RecordKeeper } from './record-keeper.js';
+import type { RecordFile } from './record-store.js';
+import { AT_REST, type ServiceRecord } from './state.js';
 import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
-import { stopTree } from './steps/stop.js';
-import { resolveUser, type RunAs } from './steps/user.js';
+import { CgroupTree, GroupTree, type ServiceTree } from './tree.js';
 
-export interface RunnerDeps {
+export interface RunnerDeps extends HookDeps {
   log: Logger;
-  artifacts: { installedPath(id: string): string | undefined };
-  limits: Config['limits'];
-  downloadTimeouts: FetchTimeouts;
-  rotator: LogRotator;
   namespace: SoftwareNamespace | undefined;
-  metrics: ServiceMetrics;
-  /** Called after every committed change, with the state before it. */
-  onChange(runner: ServiceRunner, from: ServiceState): void;
+  events: ServiceEvents;
   now?: () => number;
 }
 
+const NO_USAGE: Usage = { memoryBytes: null, cpuSeconds: null, pids: null };
+
 /**
- * One service's life. Operator requests (start, stop, restart, remove) and policy
- * restarts run one at a time through `ops`; a process exit is an event handled at once.
- * Every change of the record goes through commit(), which checks the transition,
- * persists and notifies.
- *
- * Prestart steps run before every start and are each safe to repeat: runtime dir, then
- * (once, before the first start) files and restore, then command resolution and spawn.
+ * One service's life: a small loop that runs the hooks' phases (hooks/hook.ts has the phase
+ * contract) and the restart policy. Operator requests and policy restarts run one at a time
+ * through `ops`; a process exit joins the same line, so no two of them ever interleave. Every
+ * change of the record goes through the RecordKeeper, which checks, persists and announces it.
  */
 export class ServiceRunner {
   readonly coordinate: string;
+  private readonly keeper: RecordKeeper;
+  private readonly hooks: ServiceHook[];
+  private readonly tree: ServiceTree;
+  private readonly policy: RestartPolicy;
   private live: LiveProcess | undefined;
   private ops: Promise<unknown> = Promise.resolve();
   private backoffTimer: NodeJS.Timeout | undefined;
   private drainTimer: NodeJS.Timeout | undefined;
-  /** A drained leader that exited: its group may still hold children to stop. */
-  private leftoverGroup: number | undefined;
+  /** Starts asked for and not yet begun: their reservation counts already (admission). */
+  private startsPending = 0;
   /** Removed, or the daemon is exiting: events and timers no longer act on the service. */
   private closed = false;
-  private readonly policy: RestartPolicy;
-  private user: RunAs | undefined;
-  private json: string | undefined;
+  private lastUsage: Usage = NO_USAGE;
 
   constructor(
-    private readonly record: ServiceRecord,
+    record: ServiceRecord,
     readonly paths: ServicePaths,
-    private readonly file: RecordFile,
+    file: RecordFile,
     private readonly deps: RunnerDeps,
   ) {
     this.coordinate = record.spec.coordinate;
+    record.restartTimes ??= []; // a record of nodee 0.1
+    this.keeper = new RecordKeeper(record, paths.runtimeDir, file, deps.events);
     this.policy = new RestartPolicy(record.spec.restart, deps.now);
+    this.tree = deps.cgroups ? new CgroupTree(deps.cgroups.handle(this.coordinate)) : new GroupTree(paths.runtimeDir);
+    const keeper = this.keeper;
+    const ctx: HookContext = {
+      coordinate: this.coordinate,
+      spec: record.spec,
+      paths,
+      ports: () => keeper.current.ports,
+      prepared: () => keeper.current.prepared,
+      markPrepared: () => keeper.commit(keeper.state, { prepared: true }),
+      tree: this.tree,
+      log: deps.log,
+    };
+    this.hooks = serviceHooks(ctx, deps);
   }
 
   get runtimeDir(): string {
@@ -71,67 +75,65 @@ export class ServiceRunner {
   }
 
   get state(): ServiceState {
-    return this.record.state;
+    return this.keeper.state;
   }
 
   get artifact(): string {
-    return this.record.spec.artifact;
+    return this.keeper.current.spec.artifact;
   }
 
   get resources(): Resources {
-    return this.record.spec.resources ?? {};
+    return this.keeper.resources;
   }
 
-  get ports(): Record<string, number> {
-    return this.record.ports;
+  /** Whether the service's reservation counts against the node's capacity (admission). */
+  get reserving(): boolean {
+    return this.startsPending > 0 || !AT_REST.includes(this.keeper.state);
   }
 
-  /** view() as JSON, kept until the next change: listing 1,000 services is a join of strings. */
-  viewJson(): string {
-    return (this.json ??= JSON.stringify(this.view()));
-  }
-
-  /**
-   * The service as the API shows it. `spec.env` values are secrets (passwords, keys): they
-   * are masked unless `reveal` (the API's `?reveal=env`, behind the token) asks for them.
-   */
+  /** The service as the API shows it, with the usage last measured (nulls while no process runs). */
   view(reveal = false): Service {
-    const r = this.record;
-    const spec = reveal ? r.spec : { ...r.spec, env: maskValues(r.spec.env) };
-    return {
-      coordinate: this.coordinate,
-      artifact: r.spec.artifact,
-      state: r.state,
-      pid: r.pid,
-      startedAt: r.startedAt,
-      restarts: r.restarts,
-      lastExit: r.lastExit,
-      runtimeDir: this.runtimeDir,
-      ports: r.ports,
-      usage: { memoryBytes: null, cpuSeconds: null, pids: null },
-      spec: spec as unknown as Record<string, unknown>,
-    };
+    return this.keeper.view(reveal, this.usage);
   }
 
-  /** The spec's user as create just resolved it, so the first launch does not resolve it again. */
-  knowUser(user: RunAs): void {
-    this.user = user;
+  viewJson(): string {
+    return this.keeper.viewJson(this.usage);
   }
 
-  /** Writes the record as it is now and resolves once it is on disk (STATE_WRITE_FAILED if not). */
-  persisted(): Promise<void> {
-    this.file.save(this.record);
-    return this.file.flush();
+  /** The figures last measured, while a process runs; nulls otherwise. */
+  get usage(): Usage {
+    return this.keeper.current.pid === null ? NO_USAGE : this.lastUsage;
+  }
+
+  /** Reads what the service's cgroup accounts now and keeps it for view(); nulls without a cgroup or a process. */
+  async measure(): Promise<Usage> {
+    if (!(this.tree instanceof CgroupTree) || this.keeper.current.pid === null) return NO_USAGE;
+    this.lastUsage = await this.tree.cgroup.usage().catch(() => NO_USAGE);
+    return this.usage;
   }
 
   // ---- operator requests -------------------------------------------------------------
 
+  /**
+   * A new service: validate (a bad spec is refused before anything exists), the create phase
+   * (ports), then the first record, on disk before this resolves. remove() undoes it.
+   */
+  async create(): Promise<void> {
+    this.plan();
+    let ports: Record<string, number> = {};
+    for (const h of this.hooks) ports = { ...ports, ...(await h.create?.())?.ports };
+    this.keeper.created({ ports });
+    await this.keeper.flush();
+  }
+
   start(): Promise<Service> {
+    this.startsPending++;
     return this.enqueue(async () => {
+      this.startsPending--;
       this.clearTimers();
       // a start during a drain lets the old process finish stopping, then starts afresh
-      if (this.record.state === 'draining') await this.halt();
-      this.commit(this.record.state, { desired: 'running' });
+      if (this.keeper.state === 'draining') await this.halt();
+      this.keeper.commit(this.keeper.state, { desired: 'running' });
       if (this.live) return;
       await this.launchFresh();
     });
@@ -144,17 +146,8 @@ export class ServiceRunner {
   restart(): Promise<Service> {
     return this.enqueue(async () => {
       await this.halt();
-      this.commit(this.record.state, { desired: 'running' });
+      this.keeper.commit(this.keeper.state, { desired: 'running' });
       await this.launchFresh();
-    });
-  }
-
-  /** An operator's start: the policy starts counting afresh, and a failed launch is final. */
-  private async launchFresh(): Promise<void> {
-    this.policy.reset();
-    await this.launch().catch((err: unknown) => {
-      this.commit('failed', { desired: 'stopped' });
-      throw err;
     });
   }
 
@@ -163,37 +156,39 @@ export class ServiceRunner {
    * `draining` (or the stop it turned into) is on disk, not when the drain ends.
    */
   async drain(): Promise<Service> {
-    const { state } = this.record;
+    const { state } = this.keeper;
     if (state === 'draining' || state === 'stopping' || this.closed) return this.view();
-    this.commit(state, { desired: 'stopped' });
+    this.keeper.commit(state, { desired: 'stopped' });
     if (!this.live || state !== 'running') {
       void this.stop().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'drain: stop failed'));
     } else {
-      this.commit('draining');
-      const { signal, timeoutSeconds } = this.record.spec.drain;
-      if (signal) this.signalGroup(this.live.pid, signal as NodeJS.Signals);
+      this.keeper.commit('draining');
+      const { signal, timeoutSeconds } = this.keeper.current.spec.drain;
+      if (signal) void this.tree.signal(signal as NodeJS.Signals).catch(() => undefined);
       this.armDrainTimer(timeoutSeconds * 1000);
     }
     // the answer is the drain as committed; the service may move on while the record is written
     const view = this.view();
-    await this.file.flush();
+    await this.keeper.flush();
     return view;
   }
 
   /**
    * Once the service is at rest (409 SERVICE_RUNNING otherwise): runs `purge` (which may
-   * fail and then leaves everything as it was), then deletes the record and runs `forget`.
+   * fail and then leaves everything as it was), the hooks' remove phase, deletes the record
+   * and runs `forget`.
    */
   remove(purge: () => Promise<void>, forget: () => void): Promise<void> {
     return this.enqueue(async () => {
-      if (!AT_REST.includes(this.record.state) || this.live) {
-        throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.record.state}; stop it before removing it`);
+      if (!AT_REST.includes(this.keeper.state) || this.live) {
+        throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.keeper.state}; stop it before removing it`);
       }
       await purge();
       this.clearTimers();
       this.closed = true;
-      this.deps.rotator.remove(this.paths.logDir);
-      await this.file.delete();
+      for (const h of this.hooks) await h.remove?.();
+      await this.keeper.delete();
+      this.keeper.removed();
       forget();
     }).then(() => undefined);
   }
@@ -201,21 +196,23 @@ export class ServiceRunner {
   // ---- daemon life ---------------------------------------------------------------------
 
   /**
-   * After a daemon restart: adopt the recorded process when it is still the same one
-   * (pid and start time), otherwise treat it as an exit nobody saw and apply the policy.
-   * Returns true when a live process was adopted.
+   * After a daemon restart: adopt the recorded process when it is still the same one (pid
+   * and start time; the leader found in the service's tree when the daemon died before
+   * recording it), otherwise treat it as an exit nobody saw and apply the policy. Resolves
+   * true when a live process was adopted.
    */
-  resume(orphan?: { pid: number; startTime: number }): boolean {
-    const r = this.record;
-    if (orphan && r.pid === null && (r.state === 'starting' || r.state === 'running')) {
-      // the daemon died between spawning and recording the pid: the process is ours all the same
-      this.commit(r.state, { pid: orphan.pid, startTime: orphan.startTime, startedAt: r.startedAt ?? this.nowIso() });
+  async resume(): Promise<boolean> {
+    const r = this.keeper.current;
+    if (r.pid === null && (r.state === 'starting' || r.state === 'running')) {
+      const pid = await this.tree.findLeader();
+      const startTime = pid === undefined ? undefined : processStartTime(pid);
+      if (pid !== undefined && startTime !== undefined) this.keeper.commit(r.state, { pid, startTime, startedAt: r.startedAt ?? this.nowIso() });
     }
     if (r.pid !== null && r.startTime !== null && isSameProcess(r.pid, r.startTime)) {
-      this.attach(LiveProcess.adopted(r.pid, r.startTime));
-      this.deps.rotator.add(this.paths.logDir);
+      const live = LiveProcess.adopted(r.pid, r.startTime);
+      this.attach(live);
       this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
-      if (r.state === 'starting') this.commit('running');
+      if (r.state === 'starting') this.keeper.commit('running');
       // a drain goes on for a full drain window; a stop that was under way is finished
       if (r.state === 'draining') this.armDrainTimer(r.spec.drain.timeoutSeconds * 1000);
       else if (r.state === 'stopping' || r.desired === 'stopped') void this.stop().catch(() => undefined);
@@ -223,31 +220,28 @@ export class ServiceRunner {
     }
     if (r.pid !== null) {
       this.deps.log.warn({ coordinate: this.coordinate, pid: r.pid }, 'service process died while no daemon watched it');
-      this.commit(r.state, { pid: null, startTime: null, lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
+      this.keeper.commit(r.state, { pid: null, startTime: null, lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
+      // what the dead leader forked goes with it, before anything is started again
+      await this.tree.kill(() => true);
     }
     switch (r.state) {
       case 'running':
       case 'starting':
         if (r.desired === 'running') this.afterExit(UNKNOWN_EXIT);
-        else this.commit('stopped');
+        else this.keeper.commit('stopped');
         break;
       case 'backoff':
         if (r.desired === 'running') void this.relaunch();
-        else this.commit('stopped');
+        else this.keeper.commit('stopped');
         break;
       case 'stopping':
       case 'draining':
-        this.commit('stopped');
+        this.keeper.commit('stopped');
         break;
       default:
         break;
     }
     return false;
-  }
-
-  /** Starting or running with no pid on record: the daemon may have died right after a spawn. */
-  get mayHaveOrphan(): boolean {
-    return this.record.pid === null && (this.record.state === 'starting' || this.record.state === 'running');
   }
 
   /** For adopted processes, which send no exit event: called by the supervisor's poll. */
@@ -265,56 +259,58 @@ export class ServiceRunner {
     this.clearTimers();
     this.live?.detach();
     // the daemon goes on exiting on a full disk: the record keeps what was last written
-    await this.file.flush().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'service state not saved at exit'));
+    await this.keeper.flush().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'service state not saved at exit'));
   }
 
   // ---- the life cycle ------------------------------------------------------------------
 
+  /** The validate phase: a fresh plan for a start, or the create's check. */
+  private plan(): LaunchPlan {
+    const plan: LaunchPlan = { softwareDir: '', user: undefined, env: {}, argv: [], enter: [] };
+    for (const h of this.hooks) h.validate?.(plan);
+    return plan;
+  }
+
+  /** An operator's start: the policy's window starts afresh, and a failed launch is final. */
+  private async launchFresh(): Promise<void> {
+    this.keeper.commit(this.keeper.state, { restartTimes: [] });
+    await this.launch().catch((err: unknown) => {
+      this.keeper.commit('failed', { desired: 'stopped' });
+      throw err;
+    });
+  }
+
   private async launch(): Promise<void> {
     if (this.live || this.closed) return;
-    this.commit('starting', { pid: null, startTime: null });
-    const spec = this.record.spec;
-    const softwareDir = this.deps.artifacts.installedPath(spec.artifact);
-    if (!softwareDir) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${spec.artifact} is not installed`);
-    if (spec.user && !this.user) this.user = resolveUser(spec.user);
-    const env = serviceEnvironment({ spec, runtimeDir: this.runtimeDir, softwareDir, ports: this.record.ports, user: this.user });
-    await ensureRuntimeDir(this.paths, this.user, this.deps.log);
-    if (!this.record.prepared) {
-      const { coordinate, files, restore } = spec;
-      const { limits, downloadTimeouts } = this.deps;
-      const job = { coordinate, files, restore, softwareDir, runtimeDir: this.runtimeDir, env, limits, downloadTimeouts };
-      await prepareFirstStart(job, this.user, this.deps.log);
-      this.commit('starting', { prepared: true });
-    }
-    const argv = commandLine(spec, env);
-    argv[0] = resolveCommand(argv[0]!, softwareDir, env.PATH);
+    this.keeper.commit('starting', { pid: null, startTime: null });
+    const plan = this.plan();
+    for (const h of this.hooks) await h.prestart?.(plan);
     const spawned = await spawnService({
-      argv,
-      env,
+      argv: plan.argv,
+      env: plan.env,
       cwd: this.runtimeDir,
       logDir: this.paths.logDir,
-      user: this.user,
+      user: plan.user,
       namespace: this.deps.namespace,
+      enter: plan.enter,
     });
     if (this.closed) {
       spawned.child.unref();
       return;
     }
     this.attach(LiveProcess.spawned(spawned));
-    this.deps.rotator.add(this.paths.logDir);
-    this.deps.metrics.starts.inc();
-    this.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
+    this.keeper.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
   }
 
   /** A policy restart (no operator waiting): a failed start counts as another exit. */
   private relaunch(): Promise<unknown> {
-    return this.enqueue(async () => {
-      if (this.record.desired !== 'running' || this.live || this.closed) return;
+    return this.serial(async () => {
+      if (this.keeper.current.desired !== 'running' || this.live || this.closed) return;
       try {
         await this.launch();
       } catch (err) {
         this.deps.log.error({ err, coordinate: this.coordinate }, `start failed: ${messageOf(err)}`);
-        this.commit(this.record.state, { lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
+        this.keeper.commit(this.keeper.state, { lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
         this.afterExit(UNKNOWN_EXIT);
       }
     });
@@ -322,54 +318,62 @@ export class ServiceRunner {
 
   private attach(live: LiveProcess): void {
     this.live = live;
-    void live.exited.then((exit) => {
-      if (this.live !== live || this.closed) return;
-      try {
-        this.onExit(exit);
-      } catch (err) {
-        // a bug here must not take the daemon (and its view of every other service) down
-        this.deps.log.error({ err, coordinate: this.coordinate }, 'cannot handle a service exit');
-      }
-    });
+    this.tree.track(live.pid);
+    for (const h of this.hooks) h.poststart?.(live);
+    void live.exited.then((exit) =>
+      this.serial(async () => {
+        if (this.live !== live || this.closed) return;
+        try {
+          await this.onExit(exit);
+        } catch (err) {
+          // a bug here must not take the daemon (and its view of every other service) down
+          this.deps.log.error({ err, coordinate: this.coordinate }, 'cannot handle a service exit');
+        }
+      }),
+    );
   }
 
-  private onExit(exit: ExitStatus): void {
-    const live = this.live!;
+  /** The process ended: during a stop (halt finishes it), a drain, or on its own. */
+  private async onExit(exit: ExitStatus): Promise<void> {
     this.live = undefined;
-    const lastExit = { code: exit.code, signal: exit.signal, at: this.nowIso() };
-    const patch = { pid: null, startTime: null, lastExit };
-    switch (this.record.state) {
-      case 'stopping':
-        // halt() is waiting for the tree and finishes the stop
-        this.commit('stopping', patch);
-        return;
-      case 'draining':
-        this.clearTimers();
-        this.leftoverGroup = live.pid;
-        this.commit('draining', patch);
-        void this.stop().catch(() => undefined);
-        return;
-      default:
-        break;
+    const lastExit: ExitInfo = { code: exit.code, signal: exit.signal, at: this.nowIso() };
+    const gone = { pid: null, startTime: null, lastExit };
+    const state = this.keeper.state;
+    if (state === 'stopping') {
+      this.keeper.commit('stopping', gone);
+      return;
+    }
+    if (state === 'draining') {
+      this.clearTimers();
+      this.keeper.commit('draining', gone);
+      // the stop ends whatever the leader left in its tree
+      void this.stop().catch(() => undefined);
+      return;
     }
     // whatever the leader forked goes with it: a crashed service leaves no workers behind
-    this.signalGroup(live.pid, 'SIGKILL');
-    this.commit(this.record.state, patch);
-    this.deps.log.info({ coordinate: this.coordinate, pid: live.pid, ...exit }, `service ${describe(exit)}`);
-    if (this.record.desired !== 'running') this.commit('stopped');
-    else this.afterExit(exit);
+    await this.tree.kill(() => true);
+    for (const h of this.hooks) Object.assign(lastExit, await h.exited?.(exit));
+    if (lastExit.oom) {
+      // the kernel killed it (or, on cgroup v1, one of its processes and we the rest): say so plainly
+      Object.assign(lastExit, { code: null, signal: 'SIGKILL' });
+      this.deps.log.warn({ coordinate: this.coordinate, memoryMB: this.resources.memoryMB }, 'service killed by the OOM killer: it went over its memory limit');
+    }
+    this.keeper.commit(state, gone);
+    this.deps.log.info({ coordinate: this.coordinate, code: lastExit.code, signal: lastExit.signal }, `service ${describe(lastExit)}`);
+    if (this.keeper.current.desired !== 'running') this.keeper.commit('stopped');
+    else this.afterExit(lastExit);
   }
 
   /** The policy's answer to an exit (or a failed start) of a service meant to run. */
   private afterExit(exit: ExitStatus): void {
-    const decision = this.policy.decide(exit);
+    const decision = this.policy.decide(exit, this.keeper.current.restartTimes);
     if (decision.action === 'exited' || decision.action === 'failed') {
       if (decision.action === 'failed') this.deps.log.warn({ coordinate: this.coordinate, reason: decision.reason }, 'service failed');
-      this.commit(decision.action);
+      this.keeper.commit(decision.action);
       return;
     }
-    this.deps.metrics.restarts.inc();
-    this.commit(decision.delayMs === 0 ? this.record.state : 'backoff', { restarts: this.record.restarts + 1 });
+    const restarts = this.keeper.current.restarts + 1;
+    this.keeper.commit(decision.delayMs === 0 ? this.keeper.state : 'backoff', { restarts, restartTimes: decision.window });
     if (decision.delayMs === 0) {
       void this.relaunch();
       return;
@@ -380,46 +384,29 @@ export class ServiceRunner {
     }, decision.delayMs);
   }
 
-  /** Stops whatever runs, waits for the whole tree, ends at stopped. Safe to repeat. */
+  /** Stops whatever runs (the stop phase), waits for the whole tree, ends at stopped. Safe to repeat. */
   private async halt(): Promise<void> {
     this.clearTimers();
-    this.commit(this.record.state, { desired: 'stopped' });
+    this.keeper.commit(this.keeper.state, { desired: 'stopped' });
     const live = this.live;
-    const group = live?.pid ?? this.leftoverGroup;
-    this.leftoverGroup = undefined;
-    if (group !== undefined) {
-      if (this.record.state !== 'stopping') this.commit('stopping');
-      const { signal, timeoutSeconds } = this.record.spec.stop;
-      const result = await stopTree({
-        pid: group,
-        runtimeDir: this.runtimeDir,
-        signal: signal as NodeJS.Signals,
-        timeoutMs: timeoutSeconds * 1000,
-        leaderGone: () => {
-          return !live || live.poll();
-        },
-      });
-      if (result.killed) this.deps.log.warn({ coordinate: this.coordinate }, `did not stop within ${timeoutSeconds} s: killed`);
-      if (result.survivors.length) this.deps.log.error({ coordinate: this.coordinate, pids: result.survivors }, 'processes survived SIGKILL');
-      if (live) {
-        const exit = await live.exited;
-        if (this.live === live) this.onExit(exit);
-      }
-      this.deps.metrics.stops.inc();
+    if (live && this.keeper.state !== 'stopping') this.keeper.commit('stopping');
+    const { signal, timeoutSeconds } = this.keeper.current.spec.stop;
+    const req = { live, signal: signal as NodeJS.Signals, timeoutMs: timeoutSeconds * 1000 };
+    for (const h of this.hooks) await h.stop?.(req);
+    if (live) {
+      const exit = await live.exited;
+      if (this.live === live) await this.onExit(exit);
     }
-    if (this.record.state !== 'stopped') this.commit('stopped', { pid: null, startTime: null });
+    if (this.keeper.state !== 'stopped') this.keeper.commit('stopped', { pid: null, startTime: null });
   }
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  /** The one place the record changes: checked, persisted, announced. */
-  private commit(to: ServiceState, patch: Partial<ServiceRecord> = {}): void {
-    const from = this.record.state;
-    if (!canTransition(from, to)) throw new Error(`${this.coordinate}: illegal state change ${from} -> ${to}`);
-    Object.assign(this.record, patch, { state: to });
-    this.json = undefined;
-    this.file.save(this.record);
-    this.deps.onChange(this, from);
+  /** Runs `op` after every operation before it; the line goes on after a failure. */
+  private serial<T>(op: () => Promise<T>): Promise<T> {
+    const next = this.ops.then(op);
+    this.ops = next.catch(() => undefined);
+    return next;
   }
 
   /**
@@ -428,19 +415,16 @@ export class ServiceRunner {
    * The operation's own error, when it has one, is the one reported.
    */
   private enqueue(op: () => Promise<void>): Promise<Service> {
-    const next = this.ops
-      .then(async () => {
-        try {
-          await op();
-        } catch (err) {
-          await this.file.flush().catch(() => undefined);
-          throw err;
-        }
-        await this.file.flush();
-      })
-      .then(() => this.view());
-    this.ops = next.catch(() => undefined);
-    return next;
+    return this.serial(async () => {
+      try {
+        await op();
+      } catch (err) {
+        await this.keeper.flush().catch(() => undefined);
+        throw err;
+      }
+      await this.keeper.flush();
+      return this.view();
+    });
   }
 
   private armDrainTimer(ms: number): void {
@@ -457,20 +441,7 @@ export class ServiceRunner {
     this.backoffTimer = this.drainTimer = undefined;
   }
 
-  private signalGroup(pgid: number, signal: NodeJS.Signals): void {
-    try {
-      process.kill(-pgid, signal);
-    } catch {
-      // already gone
-    }
-  }
-
   private nowIso(): string {
     return new Date((this.deps.now ?? Date.now)()).toISOString();
   }
 }
-
-function maskValues(env: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.keys(env).map((k) => [k, '***']));
-}
-

@@ -12,11 +12,31 @@ export interface ServiceRecord {
   startTime: number | null;
   startedAt: string | null;
   restarts: number;
+  /**
+   * When the policy restarted the service (ms since the epoch), within its window: kept in the
+   * record so a daemon restart does not give a crash-looping service a fresh allowance.
+   */
+  restartTimes: number[];
   lastExit: ExitInfo | null;
   ports: Record<string, number>;
   /** `files` and `restore` are done once, before the first start. */
   prepared: boolean;
   createdAt: string;
+}
+
+/**
+ * The fields a commit may change besides the state. Spec, ports and createdAt are fixed
+ * when the record is made: nothing in a service's life rewrites them.
+ */
+export interface RecordPatch {
+  desired?: 'running' | 'stopped';
+  pid?: number | null;
+  startTime?: number | null;
+  startedAt?: string | null;
+  restarts?: number;
+  restartTimes?: number[];
+  lastExit?: ExitInfo | null;
+  prepared?: true;
 }
 
 /**
@@ -40,3 +60,28 @@ export function canTransition(from: ServiceState, to: ServiceState): boolean {
 
 /** States with no process and none coming: a service in one of them may be removed. */
 export const AT_REST: readonly ServiceState[] = ['stopped', 'exited', 'failed'];
+
+/** States in which a process may exist (a pid on record). */
+const WITH_PROCESS: readonly ServiceState[] = ['starting', 'running', 'stopping', 'draining'];
+
+/**
+ * Why changing `record` to state `to` with `patch` is wrong, or undefined when it is right.
+ * Checks the transition and every field the patch touches against the state it leads to, so
+ * a record on disk is always one the runner can resume from.
+ */
+export function changeProblem(record: ServiceRecord, to: ServiceState, patch: RecordPatch): string | undefined {
+  if (!canTransition(record.state, to)) return `illegal state change ${record.state} -> ${to}`;
+  const pid = 'pid' in patch ? patch.pid! : record.pid;
+  const startTime = 'startTime' in patch ? patch.startTime! : record.startTime;
+  if (pid !== null && (!Number.isInteger(pid) || pid <= 0)) return `pid ${pid} is not a process id`;
+  if (pid !== null && !WITH_PROCESS.includes(to)) return `a ${to} service has no process, yet pid ${pid} is given`;
+  if (pid === null && startTime !== null) return 'a start time without a pid';
+  if (patch.desired !== undefined && patch.desired !== 'running' && patch.desired !== 'stopped') return `desired state ${String(patch.desired)}`;
+  if (patch.restarts !== undefined && (!Number.isInteger(patch.restarts) || patch.restarts < record.restarts)) {
+    return `restarts may only grow (${record.restarts} -> ${patch.restarts})`;
+  }
+  if (patch.restartTimes !== undefined && !patch.restartTimes.every((t) => Number.isFinite(t))) return 'restart times must be numbers';
+  if (patch.lastExit && pid !== null) return 'an exit is recorded only once the process is gone';
+  if ('prepared' in patch && patch.prepared !== true) return 'a prepared runtime dir cannot become unprepared';
+  return undefined;
+}

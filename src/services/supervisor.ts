@@ -1,31 +1,28 @@
-import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TIMEOUTS, type FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
-import { ALL_STATES, type Containment, type NodeResources, type Service, type ServiceState } from '../contract/index.js';
+import { ALL_STATES, type Containment, type NodeResources, type Resources, type Service, type ServiceState } from '../contract/index.js';
 import type { Cgroups } from '../cgroups/index.js';
 import { NodeeError, errnoOf, messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
 import { parseCoordinate, servicePathsOf, type ServicePaths } from './coordinate.js';
-import { isRoot, processStartTime } from '../lib/proc.js';
+import { isRoot } from '../lib/proc.js';
+import { addUp, admit } from './admission.js';
+import { ServiceEvents } from './events.js';
 import { LogRotator } from './log-rotator.js';
-import { findLeader } from './process-table.js';
 import { readManifest, withDefaults } from './manifest.js';
-import { serviceMetrics, type ServiceMetrics } from './metrics.js';
+import { serviceMetrics } from './metrics.js';
 import { PortPool } from './ports.js';
 import { RecordDir } from './record-store.js';
 import { ServiceRunner } from './runner.js';
 import { parseSpec, type ParsedSpec } from './spec.js';
-import { AT_REST, type ServiceRecord } from './state.js';
-import { resolveCommand } from './steps/command.js';
-import { commandLine, serviceEnvironment } from './steps/environment.js';
-import { checkFilePaths } from './steps/files.js';
+import type { ServiceRecord } from './state.js';
 import { purgeRuntimeDir } from './steps/runtime-dir.js';
 import { SoftwareNamespace } from './steps/isolation.js';
-import { resolveUser, type RunAs } from './steps/user.js';
+import { UsageSampler } from './usage.js';
 
 /** Most services one POST may create, and how many of them are created at once. */
 const MAX_BATCH = 1000;
@@ -53,38 +50,50 @@ export interface SupervisorOptions {
 }
 
 /**
- * Every service on this node: creates them from specs, answers the API, persists their
- * records under `<prefix>/state/services/`, re-adopts live processes after a daemon
- * restart, and drains the node. Emits 'change' (coalesced per tick) on any change.
+ * Every service on this node: creates them from specs, admits them against the node's
+ * capacity, answers the API, persists their records under `<prefix>/state/services/`,
+ * re-adopts live processes after a daemon restart, and drains the node. `events` carries
+ * every committed change of every service (typed, see events.ts) and the node's drain state.
  */
-export class Supervisor extends EventEmitter {
+export class Supervisor {
+  readonly events = new ServiceEvents();
   private readonly runners = new Map<string, ServiceRunner>();
   /** Runners by coordinate, rebuilt after a service is added or removed. */
   private order: ServiceRunner[] | undefined;
-  /** Coordinates being created: a second POST for one gets 409 before any await. */
-  private readonly creating = new Set<string>();
+  /** Services being created, with what they reserve: a second POST for one gets 409 before any await. */
+  private readonly creating = new Map<string, Resources>();
   private readonly records: RecordDir;
   private readonly nodeStore: JsonStore<{ draining: boolean }>;
   private readonly pool: PortPool;
   private readonly rotator: LogRotator;
-  private readonly metricSet: ServiceMetrics;
+  private readonly usageSampler: UsageSampler;
+  private readonly adopted;
   private readonly log: Logger;
   private namespace: SoftwareNamespace | undefined;
   private poller: NodeJS.Timeout | undefined;
-  private changeQueued = false;
   private nodeWrite: Promise<void> = Promise.resolve();
   private draining = false;
   private closed = false;
 
   constructor(private readonly o: SupervisorOptions) {
-    super();
     this.log = o.log;
     const state = path.join(o.prefix, 'state');
     this.records = new RecordDir(path.join(state, 'services'), o.log);
     this.nodeStore = new JsonStore(path.join(state, 'node-drain.json'), 1);
     this.pool = new PortPool(o.ports);
     this.rotator = new LogRotator({ maxBytes: o.logs.maxBytes, keep: o.logs.keep, log: o.log });
-    this.metricSet = serviceMetrics(o.metrics, () => this.counts());
+    this.usageSampler = new UsageSampler(() => this.runners.values());
+    this.adopted = serviceMetrics(o.metrics, this.events, {
+      counts: () => this.counts(),
+      usage: async () => {
+        await this.usageSampler.fresh();
+        return [...this.runners.values()].map((r) => [r.coordinate, r.usage] as const);
+      },
+    }).adopted;
+    this.events.on('service', (e) => {
+      if (e.from !== e.to) this.log.debug({ coordinate: e.coordinate, from: e.from, to: e.to }, 'service state');
+      if (e.from === null || e.to === null) this.order = undefined;
+    });
   }
 
   get nodeState(): 'active' | 'draining' {
@@ -98,11 +107,11 @@ export class Supervisor extends EventEmitter {
     const records = await this.records.loadAll();
     let adopted = 0;
     for (const record of records) {
-      this.pool.claim(record.spec.coordinate, record.ports);
       const runner = this.newRunner(record);
-      if (runner.resume(await this.orphanOf(runner))) adopted++;
+      this.runners.set(runner.coordinate, runner);
+      if (await runner.resume()) adopted++;
     }
-    this.metricSet.adopted.inc(adopted);
+    this.adopted.inc(adopted);
     this.poller = setInterval(() => {
       for (const r of this.runners.values()) if (r.isAdopted) r.pollAdopted();
     }, this.o.adoptPollMs ?? 1000).unref();
@@ -162,24 +171,16 @@ export class Supervisor extends EventEmitter {
     if (this.runners.has(coordinate) || this.creating.has(coordinate)) {
       throw new NodeeError('SERVICE_EXISTS', `service ${coordinate} already exists`);
     }
-    this.creating.add(coordinate);
-    let ports: Record<string, number> = {};
+    // checked and reserved in one synchronous step: concurrent creates cannot both take the last room
+    this.admit(coordinate, parsed.resources);
+    this.creating.set(coordinate, parsed.resources);
     let runner: ServiceRunner | undefined;
     const paths = servicePathsOf(this.o.prefix, coordinate);
-    const { runtimeDir } = paths;
-    const freshDir = !existsSync(runtimeDir);
+    const freshDir = !existsSync(paths.runtimeDir);
     try {
       const softwareDir = this.o.artifacts.installedPath(parsed.artifact);
       if (!softwareDir) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${parsed.artifact} is not installed`);
       const spec = withDefaults(parsed, await readManifest(softwareDir));
-      const user = spec.user ? resolveUser(spec.user) : undefined;
-      checkFilePaths(spec.files, softwareDir);
-      // a dry run of what every start does, so a bad command or ${VAR} is a 400 now
-      const placeholders = Object.fromEntries(spec.ports.map((p) => [p, 0]));
-      const env = serviceEnvironment({ spec, runtimeDir, softwareDir, ports: placeholders, user });
-      resolveCommand(commandLine(spec, env)[0]!, softwareDir, env.PATH);
-
-      ports = await this.pool.allocate(coordinate, spec.ports);
       const record: ServiceRecord = {
         spec,
         desired: 'running',
@@ -188,26 +189,26 @@ export class Supervisor extends EventEmitter {
         startTime: null,
         startedAt: null,
         restarts: 0,
+        restartTimes: [],
         lastExit: null,
-        ports,
+        ports: {},
         prepared: false,
         createdAt: new Date().toISOString(),
       };
-      // the user was just resolved for the checks above: the first launch need not ask NSS again
-      runner = this.newRunner(record, user);
-      // the record is on disk before any process exists: a 201 is never for a service a restart forgets
-      await runner.persisted();
+      runner = this.newRunner(record);
+      // validated, ports taken, the record on disk before any process exists: a 201 is never for a service a restart forgets
+      await runner.create();
+      this.runners.set(coordinate, runner);
+      this.creating.delete(coordinate);
       const service = await runner.start();
       this.log.info({ coordinate, artifact: spec.artifact, pid: service.pid }, 'service created');
       return service;
     } catch (err) {
       // a service whose first start cannot even be prepared is not created: the client retries the POST
       if (runner) {
-        this.runners.delete(coordinate);
-        this.order = undefined;
+        if (this.runners.get(coordinate) === runner) this.runners.delete(coordinate);
         await runner.remove(async () => undefined, () => undefined).catch(() => undefined);
       }
-      this.pool.release(ports);
       if (freshDir) await removeFreshDir(paths, this.o.prefix);
       throw err;
     } finally {
@@ -215,6 +216,7 @@ export class Supervisor extends EventEmitter {
     }
   }
 
+  /** Every service, with the usage last measured (see measure()). */
   list(o: { reveal?: boolean } = {}): Service[] {
     return this.sorted().map((r) => r.view(o.reveal));
   }
@@ -224,6 +226,15 @@ export class Supervisor extends EventEmitter {
     return `{"services":[${this.sorted()
       .map((r) => r.viewJson())
       .join(',')}]}`;
+  }
+
+  /**
+   * Brings usage up to date before an answer shows it: one service's cgroup read now, or all
+   * of them from one shared sample at most 2 s old (cheap for a node with 1,000 services).
+   */
+  async measure(coordinate?: string): Promise<void> {
+    if (coordinate === undefined) await this.usageSampler.fresh();
+    else await this.runner(coordinate).measure();
   }
 
   private sorted(): ServiceRunner[] {
@@ -238,6 +249,7 @@ export class Supervisor extends EventEmitter {
   async start(coordinate: string): Promise<Service> {
     const runner = this.runner(coordinate);
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
+    if (!runner.reserving) this.admit(coordinate, runner.resources);
     return runner.start();
   }
 
@@ -248,6 +260,7 @@ export class Supervisor extends EventEmitter {
   async restart(coordinate: string): Promise<Service> {
     const runner = this.runner(coordinate);
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
+    if (!runner.reserving) this.admit(coordinate, runner.resources);
     return runner.restart();
   }
 
@@ -264,13 +277,8 @@ export class Supervisor extends EventEmitter {
         throw new NodeeError('PURGE_FAILED', `cannot delete the runtime dir of ${coordinate} (${errnoOf(err) ?? messageOf(err)}); the service is kept`, { cause: err });
       });
     };
-    await runner.remove(purge, () => {
-      this.runners.delete(coordinate);
-      this.order = undefined;
-      this.pool.release(runner.ports);
-    });
+    await runner.remove(purge, () => this.runners.delete(coordinate));
     this.log.info({ coordinate, purge: o.purge }, 'service removed');
-    this.changed();
   }
 
   /**
@@ -280,7 +288,7 @@ export class Supervisor extends EventEmitter {
   async drainNode(): Promise<void> {
     this.draining = true;
     this.log.info('node draining');
-    this.changed();
+    this.events.emit('node', { state: 'draining' });
     // every write is awaited, failed or not: a rejection left unawaited would end the daemon
     const writes = await Promise.allSettled([this.persistNodeState(), ...[...this.runners.values()].map((r) => r.drain())]);
     const failed = writes.find((w) => w.status === 'rejected');
@@ -291,7 +299,7 @@ export class Supervisor extends EventEmitter {
   async undrainNode(): Promise<void> {
     this.draining = false;
     this.log.info('node active');
-    this.changed();
+    this.events.emit('node', { state: 'active' });
     await this.persistNodeState();
   }
 
@@ -301,15 +309,21 @@ export class Supervisor extends EventEmitter {
 
   /** The node's capacity and what services not at rest reserve of it (NodeStatus.resources). */
   resources(): { capacity: NodeResources; reserved: NodeResources } {
-    const reserved = { memoryMB: 0, cpu: 0, diskMB: 0 };
-    for (const r of this.runners.values()) {
-      if (AT_REST.includes(r.state)) continue;
-      const asked = r.resources;
-      reserved.memoryMB += asked.memoryMB ?? 0;
-      reserved.cpu += asked.cpu ?? 0;
-      reserved.diskMB += asked.diskMB ?? 0;
-    }
-    return { capacity: { ...this.o.capacity }, reserved };
+    return { capacity: { ...this.o.capacity }, reserved: this.reserved() };
+  }
+
+  /**
+   * What services that run or are about to reserve: not stopped/exited/failed, a start asked
+   * for, or being created. `except` leaves one service out (its own start is being admitted).
+   */
+  private reserved(): NodeResources {
+    const held: Resources[] = [...this.creating.values()];
+    for (const r of this.runners.values()) if (r.reserving) held.push(r.resources);
+    return addUp(held);
+  }
+
+  private admit(coordinate: string, asked: Resources): void {
+    admit(coordinate, asked, this.o.capacity, this.reserved());
   }
 
   /** Any service (whatever its state) that may start from this artifact. */
@@ -332,6 +346,7 @@ export class Supervisor extends EventEmitter {
   /** The daemon is exiting: persist everything and leave every service running. Safe twice. */
   async detach(): Promise<void> {
     this.closed = true;
+    this.events.removeAllListeners();
     if (this.poller) clearInterval(this.poller);
     this.rotator.close();
     this.namespace?.close();
@@ -346,13 +361,6 @@ export class Supervisor extends EventEmitter {
     return write;
   }
 
-  private async orphanOf(runner: ServiceRunner): Promise<{ pid: number; startTime: number } | undefined> {
-    if (!runner.mayHaveOrphan) return undefined;
-    const pid = await findLeader(runner.runtimeDir);
-    const startTime = pid === undefined ? undefined : processStartTime(pid);
-    return pid === undefined || startTime === undefined ? undefined : { pid, startTime };
-  }
-
   private runner(coordinate: string): ServiceRunner {
     parseCoordinate(coordinate);
     const runner = this.runners.get(coordinate);
@@ -360,34 +368,18 @@ export class Supervisor extends EventEmitter {
     return runner;
   }
 
-  private newRunner(record: ServiceRecord, user?: RunAs): ServiceRunner {
+  private newRunner(record: ServiceRecord): ServiceRunner {
     const coordinate = record.spec.coordinate;
-    const runner = new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
+    return new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
       log: this.log,
       artifacts: this.o.artifacts,
+      pool: this.pool,
+      rotator: this.rotator,
       limits: this.o.limits,
       downloadTimeouts: this.o.downloadTimeouts ?? DEFAULT_TIMEOUTS,
-      rotator: this.rotator,
+      cgroups: this.o.cgroups?.containment === 'none' ? undefined : this.o.cgroups,
       namespace: this.namespace,
-      metrics: this.metricSet,
-      onChange: (r, from) => {
-        if (r.state !== from) this.log.debug({ coordinate, from, to: r.state }, 'service state');
-        this.changed();
-      },
-    });
-    if (user) runner.knowUser(user);
-    this.runners.set(coordinate, runner);
-    this.order = undefined;
-    return runner;
-  }
-
-  /** One 'change' per tick however many services changed in it. */
-  private changed(): void {
-    if (this.changeQueued || this.closed) return;
-    this.changeQueued = true;
-    setImmediate(() => {
-      this.changeQueued = false;
-      if (!this.closed) this.emit('change');
+      events: this.events,
     });
   }
 

@@ -43,6 +43,8 @@ export async function startSupervisor(t, { prefix, artifacts = artifactsOf(), ..
     metrics,
     artifacts,
     adoptPollMs: 100,
+    // room for everything: admission has tests of its own
+    capacity: { memoryMB: 1e9, cpu: 1e6, diskMB: 1e12 },
     ...options,
   });
   let detached = false;

@@ -115,8 +115,8 @@ test('node drain refuses new starts with NODE_DRAINING and drains every service;
   const { sup, prefix, artifacts } = await startSupervisor(t);
   await scriptsArtifact(prefix, artifacts);
   // no drain signal: each keeps running for its drain window, then is stopped
-  await sup.create(spec('1.a.borud.fbu', { drain: { timeoutSeconds: 0.2 } }));
-  await sup.create(spec('2.a.borud.fbu', { drain: { timeoutSeconds: 0.2 } }));
+  await sup.create(spec('1.a.borud.fbu', { drain: { timeoutSeconds: 2 } }));
+  await sup.create(spec('2.a.borud.fbu', { drain: { timeoutSeconds: 2 } }));
   await sup.drainNode();
   t.is(sup.nodeState, 'draining');
   for (const c of ['1.a.borud.fbu', '2.a.borud.fbu']) t.is(sup.get(c).state, 'draining');

@@ -2,9 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { errnoOf } from '../../lib/errors.js';
 import { isRoot } from '../../lib/proc.js';
-import type { Logger } from '../../lib/log.js';
 import { removeTreeNoFollow } from '../../lib/nofollow.js';
-import { ensureLogDir } from './logs.js';
 import { RESTORE_STAGING } from './restore.js';
 import type { ServicePaths } from '../coordinate.js';
 import type { RunAs } from './user.js';
@@ -13,11 +11,11 @@ import type { RunAs } from './user.js';
 const RUNTIME_DIR_MODE = 0o750;
 
 /**
- * Creates the runtime dir and the log dir (safe to repeat). Every parent of the runtime dir
+ * Creates the runtime dir (safe to repeat). Every parent of the runtime dir
  * is root's, so its own path cannot be swapped under the daemon: chown and chmod here act on
  * the service's directory itself. Root never writes inside it except the `logs` link.
  */
-export async function ensureRuntimeDir(paths: ServicePaths, user: RunAs | undefined, log: Logger): Promise<void> {
+export async function ensureRuntimeDir(paths: ServicePaths, user: RunAs | undefined): Promise<void> {
   const { runtimeDir } = paths;
   await fs.mkdir(path.dirname(runtimeDir), { recursive: true, mode: 0o755 });
   await fs.mkdir(runtimeDir, { mode: RUNTIME_DIR_MODE }).catch((err: unknown) => {
@@ -27,7 +25,6 @@ export async function ensureRuntimeDir(paths: ServicePaths, user: RunAs | undefi
   // a runtime dir of nodee 0.1.0 was 0755: tighten, never loosen what the service chose
   const { mode } = await fs.lstat(runtimeDir);
   if ((mode & 0o777 & ~RUNTIME_DIR_MODE) !== 0) await fs.chmod(runtimeDir, mode & RUNTIME_DIR_MODE);
-  await ensureLogDir(paths.logDir, runtimeDir, user, log);
 }
 
 /** True when the runtime dir holds nothing but the `logs` link (a fresh service) and a restore's leftovers. */

@@ -29,6 +29,8 @@ export async function spawnService(o: {
   logDir: string;
   /** Root services start inside the read-only software namespace. */
   namespace: SoftwareNamespace | undefined;
+  /** `cgroup.procs` files the process enters, still as root, before anything else runs. */
+  enter: string[];
 }): Promise<Spawned> {
   let argv = o.argv;
   let ids: { uid: number; gid: number } | undefined;
@@ -39,6 +41,7 @@ export async function spawnService(o: {
   } else if (o.user) {
     [argv, ids] = asUser(o.user, argv);
   }
+  if (o.enter.length > 0) argv = [SH, '-c', ENTER, 'nodee-enter', String(o.enter.length), ...o.enter, ...argv];
   const [out, err] = openLogFds(o.logDir, o.user);
   let child: ChildProcess;
   try {
@@ -66,6 +69,16 @@ export async function spawnService(o: {
 }
 
 const SETPRIV = findOnPath('setpriv');
+const SH = '/bin/sh';
+
+/**
+ * The cgroup wrapper: the new process writes its own pid to each `cgroup.procs` and only then
+ * execs (same pid) the rest, so the service's first instruction already runs in its cgroup
+ * and no fork can slip out before it. Node cannot clone into a cgroup (clone3's
+ * CLONE_INTO_CGROUP), and writing the pid from the daemon after spawn would race the child.
+ * Arguments: N, N procs files, then the command. A failure exits 126 (cannot execute).
+ */
+const ENTER = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || { echo "nodee: cannot enter cgroup ($1)" >&2; exit 126; }; shift; n=$((n - 1)); done; exec "$@"';
 
 /**
  * How to become `user`. libuv's setuid path calls setgroups(0), dropping the supplementary

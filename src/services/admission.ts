@@ -1,0 +1,32 @@
+import type { NodeResources, Resources } from '../contract/index.js';
+import { NodeeError } from '../lib/errors.js';
+
+/** The reservable resources, in the order a refusal names them. */
+const RESERVED = ['memoryMB', 'cpu', 'diskMB'] as const;
+
+/** Floating-point slack, so 0.1 + 0.2 cores fit into 0.3. */
+const EPSILON = 1e-9;
+
+/** The sum of reservations, each absent field counting as nothing. */
+export function addUp(all: Iterable<Resources>): NodeResources {
+  const sum = { memoryMB: 0, cpu: 0, diskMB: 0 };
+  for (const r of all) for (const k of RESERVED) sum[k] += r[k] ?? 0;
+  return sum;
+}
+
+/**
+ * Admission: a service may start when its reservation fits into what the node's capacity
+ * leaves after the reservations of services that run or are about to. Throws 409
+ * INSUFFICIENT_RESOURCES naming each resource that is short, what is asked and what is left.
+ */
+export function admit(coordinate: string, asked: Resources, capacity: NodeResources, reserved: NodeResources): void {
+  const short = RESERVED.filter((k) => (asked[k] ?? 0) > capacity[k] - reserved[k] + EPSILON).map((k) => {
+    const left = Math.max(0, capacity[k] - reserved[k]);
+    return `${k}: asks ${round(asked[k]!)}, ${round(left)} left of ${round(capacity[k])}`;
+  });
+  if (short.length > 0) throw new NodeeError('INSUFFICIENT_RESOURCES', `service ${coordinate} does not fit on this node: ${short.join('; ')}`);
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,43 @@
+import type { FetchTimeouts } from '../../artifacts/index.js';
+import type { Cgroups } from '../../cgroups/index.js';
+import type { Config } from '../../config/index.js';
+import type { LogRotator } from '../log-rotator.js';
+import type { PortPool } from '../ports.js';
+import { cgroupHook } from './cgroup.js';
+import type { HookContext, ServiceHook } from './hook.js';
+import { logsHook } from './logs.js';
+import { portsHook } from './ports.js';
+import { prepareHook } from './prepare.js';
+import { runtimeDirHook } from './runtime-dir.js';
+import { stopHook } from './stop.js';
+import { validateHook } from './validate.js';
+
+export type { HookContext, LaunchPlan, ServiceHook, StopRequest } from './hook.js';
+
+/** What the hooks need from the node, shared by every service. */
+export interface HookDeps {
+  artifacts: { installedPath(id: string): string | undefined };
+  pool: PortPool;
+  rotator: LogRotator;
+  limits: Config['limits'];
+  downloadTimeouts: FetchTimeouts;
+  /** Absent where the host has no usable cgroups: no cgroup hook, process groups only. */
+  cgroups: Cgroups | undefined;
+}
+
+/**
+ * One service's hooks, in the order their phases run. A new capability is a new hook file and
+ * a line here. Order matters for prestart: the runtime dir before the logs link inside it and
+ * before files written into it; the cgroup last, so a start that fails earlier leaves none.
+ */
+export function serviceHooks(ctx: HookContext, deps: HookDeps): ServiceHook[] {
+  return [
+    validateHook(ctx, deps.artifacts),
+    portsHook(ctx, deps.pool),
+    runtimeDirHook(ctx),
+    logsHook(ctx, deps.rotator),
+    prepareHook(ctx, { limits: deps.limits, downloadTimeouts: deps.downloadTimeouts }),
+    ...(deps.cgroups ? [cgroupHook(ctx, deps.cgroups)] : []),
+    stopHook(ctx),
+  ];
+}

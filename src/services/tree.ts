@@ -1,0 +1,121 @@
+import treeKill from 'tree-kill';
+import type { ServiceCgroup } from '../cgroups/index.js';
+import { processStartTime } from '../lib/proc.js';
+import { GroupWatch, findLeader, markedProcesses, signalGroup, signalProcess } from './process-table.js';
+
+const POLL_MS = 20;
+const ESCAPEE_POLL_MS = 200;
+/** After SIGKILL the kernel needs a moment; a process stuck in D state is reported, not waited on forever. */
+const KILL_GRACE_MS = 5000;
+
+/**
+ * Every process of one service, whatever it did to get away: what a stop signals, waits for
+ * and kills, and what re-adoption searches. With cgroups that is the service's cgroup, which no
+ * process can leave; without, the leader's process group plus every process still carrying the
+ * service's NODEE_RUNTIME_DIR (a setsid'd child that cleared its environment escapes that one).
+ */
+export interface ServiceTree {
+  readonly kind: 'cgroup' | 'group';
+  /** The service's leader is now this pid (spawned or adopted): its group is the service's. */
+  track(leader: number): void;
+  /** Sends `signal` to every process of the service. */
+  signal(signal: NodeJS.Signals): Promise<void>;
+  /** Resolves true once nothing of the service lives, false at the deadline (ms since the epoch). */
+  waitGone(leaderGone: () => boolean, deadline: number): Promise<boolean>;
+  /** SIGKILLs everything and waits for it; resolves the pids that outlived that (stuck in the kernel). */
+  kill(leaderGone: () => boolean): Promise<number[]>;
+  /** The service process after a daemon crash that left no pid on record. */
+  findLeader(): Promise<number | undefined>;
+}
+
+/** The process group + NODEE_RUNTIME_DIR tree: what nodee had before cgroups, and still the fallback. */
+export class GroupTree implements ServiceTree {
+  readonly kind = 'group';
+  private pgid: number | undefined;
+
+  constructor(private readonly runtimeDir: string) {}
+
+  track(leader: number): void {
+    this.pgid = leader;
+  }
+
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    if (this.pgid !== undefined) {
+      signalProcess(this.pgid, signal);
+      signalGroup(this.pgid, signal);
+    }
+    for (const p of await markedProcesses(this.runtimeDir)) signalProcess(p, signal);
+  }
+
+  async waitGone(leaderGone: () => boolean, deadline: number): Promise<boolean> {
+    if (this.pgid !== undefined) {
+      const group = new GroupWatch(this.pgid);
+      if (!(await waitUntil(async () => leaderGone() && !(await group.alive()), deadline, POLL_MS))) return false;
+    }
+    // the group is gone; descendants that escaped it get the rest of the time
+    return waitUntil(async () => (await markedProcesses(this.runtimeDir)).length === 0, deadline, ESCAPEE_POLL_MS);
+  }
+
+  async kill(leaderGone: () => boolean): Promise<number[]> {
+    const pgid = this.pgid;
+    if (pgid !== undefined) {
+      if (!leaderGone()) await new Promise<void>((resolve) => treeKill(pgid, 'SIGKILL', () => resolve()));
+      signalGroup(pgid, 'SIGKILL');
+    }
+    for (const p of await markedProcesses(this.runtimeDir)) signalProcess(p, 'SIGKILL');
+    await this.waitGone(leaderGone, Date.now() + KILL_GRACE_MS);
+    return markedProcesses(this.runtimeDir);
+  }
+
+  findLeader(): Promise<number | undefined> {
+    return findLeader(this.runtimeDir);
+  }
+}
+
+/** The service's cgroup: nothing it starts can leave it, and cgroup.kill ends it in one write. */
+export class CgroupTree implements ServiceTree {
+  readonly kind = 'cgroup';
+
+  constructor(readonly cgroup: ServiceCgroup) {}
+
+  track(): void {
+    // the cgroup holds the leader already: it entered before exec
+  }
+
+  async signal(signal: NodeJS.Signals): Promise<void> {
+    // what systemd's KillMode=control-group does: the stop signal to every process, not only the leader
+    for (const pid of await this.cgroup.pids()) signalProcess(pid, signal);
+  }
+
+  waitGone(leaderGone: () => boolean, deadline: number): Promise<boolean> {
+    return waitUntil(async () => leaderGone() && (await this.cgroup.pids()).length === 0, deadline, POLL_MS);
+  }
+
+  async kill(leaderGone: () => boolean): Promise<number[]> {
+    try {
+      await this.cgroup.kill();
+    } catch {
+      // kill() gave up after its own bounded wait: report who is left
+    }
+    await waitUntil(leaderGone, Date.now() + KILL_GRACE_MS, POLL_MS);
+    return this.cgroup.pids();
+  }
+
+  /** The oldest process of the cgroup: the leader was there first, everything else is its offspring. */
+  async findLeader(): Promise<number | undefined> {
+    let oldest: { pid: number; start: number } | undefined;
+    for (const pid of await this.cgroup.pids()) {
+      const start = processStartTime(pid);
+      if (start !== undefined && (oldest === undefined || start < oldest.start)) oldest = { pid, start };
+    }
+    return oldest?.pid;
+  }
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>, deadline: number, pollMs: number): Promise<boolean> {
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(1, deadline - Date.now()))));
+  }
+}
