@@ -11,7 +11,7 @@
 // execs sleep, so a restart is timed from the kill to the new process's first instruction,
 // the same way for both. Runs against dist/ (npm run build first), only on 127.0.0.1, and
 // kills everything it started. As root, nodee daemons get cgroups under a parent of their own,
-// /nodee-bench-<hex>, removed at the end. Usage: node scripts/bench/services.mjs [--quick] [--no-pm2]
+// /nodee-bench-<hex>, removed at the end. Usage: node scripts/bench/services.mjs [--quick] [--no-pm2] [--only restart,start,many]
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +24,9 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const QUICK = process.argv.includes('--quick');
 const WITH_PM2 = !process.argv.includes('--no-pm2');
+/** --only restart,start,many: a part of the run (a), (b), (c); default all. */
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = new Set(onlyAt > 0 ? process.argv[onlyAt + 1].split(',') : ['restart', 'start', 'many']);
 const RESTARTS = QUICK ? 5 : 15;
 const MANY = QUICK ? 100 : 1000;
 const START_N = QUICK ? 50 : 200;
@@ -355,6 +358,7 @@ async function benchRestart() {
     await n.api('POST', '/v1/services', nodeeSpec(1, file));
     await waitFor(() => stamps(file).length === 1, 10_000, `the first ${key} stamp`);
     checkContained(n, stamps(file)[0].pid);
+    if (cgroups) CONTAINMENT = n.containment;
     subjects.push({ key, file, n, stop: () => (n.proc.kill('SIGKILL'), killMarked(n.prefix)) });
   }
   const ss = path.join(work, 'supervisord-restart.stamps');
@@ -499,9 +503,9 @@ async function benchMany() {
 
 const started = Date.now();
 const PM2 = installPm2();
-await benchRestart();
-await benchStart();
-await benchMany();
+if (ONLY.has('restart')) await benchRestart();
+if (ONLY.has('start')) await benchStart();
+if (ONLY.has('many')) await benchMany();
 
 const head = ['', 'nodee', 'nodee, no cgroup', 'supervisord 4', 'nodee vs supervisord', 'PM2 6', 'nodee vs PM2'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
