@@ -338,6 +338,8 @@ async function startPm2(bin, name, apps) {
 // ---- the runs --------------------------------------------------------------------------------------
 
 const rows = [];
+/** Lines printed under the table. */
+const notes = [];
 /** What the (c) daemon reported in /v1/status. */
 let CONTAINMENT = 'none';
 /** Ratios say how many times better nodee is (lower is better for every figure here). */
@@ -432,36 +434,43 @@ async function benchStart() {
   row(`(b) start ${START_N} services to all running (one batch POST)`, { nodee: nodeeBatch, sup, pm2: pm }, 'ms');
 }
 
-/** GET /metrics once: ms, bytes, and how many services have a memory gauge. */
+/** GET /metrics once: ms, bytes, how many services have a memory gauge, the daemon's heap as it reports it. */
 async function scrapeMetrics(url) {
   const t = now();
   const res = await fetch(`${url}/metrics`);
   const text = await res.text();
   const ms = now() - t;
   if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
-  const series = (name) => text.split('\n').filter((l) => l.startsWith(`${name}{`));
+  const series = (name) => text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  const value = (l) => Number(l.slice(l.lastIndexOf(' ') + 1));
   const memory = series('nodee_service_memory_bytes');
-  // a gauge of a service in its cgroup reads a number, not NaN
-  const measured = memory.filter((l) => Number(l.slice(l.lastIndexOf(' ') + 1)) > 0).length;
-  return { ms, bytes: Buffer.byteLength(text), memorySeries: memory.length, measured };
+  const heapUsed = series('nodee_nodejs_heap_size_used_bytes').map(value)[0];
+  const heapTotal = series('nodee_nodejs_heap_size_total_bytes').map(value)[0];
+  // a gauge of a service in its cgroup reads a number of bytes
+  return { ms, bytes: Buffer.byteLength(text), memorySeries: memory.length, measured: memory.filter((l) => value(l) > 0).length, heapUsed, heapTotal };
 }
 
-async function benchMany() {
-  const n = await startNodee('many');
+/**
+ * (c) for one nodee daemon: MANY services through the API, then idle. Usage is collected on
+ * demand (a scrape, a listing), so the idle windows hold one GET /metrics, as a Prometheus
+ * scraping every 15-60 s would make, 2 s into the first window: the median of the three still
+ * says what idle costs between scrapes, and the first window's figure is the scrape's cost.
+ */
+async function manyNodee(cgroups) {
+  const name = cgroups ? 'many' : 'many-nocg';
+  const n = await startNodee(name, { cgroups });
+  const file = path.join(work, `${name}.stamps`);
   const t0 = now();
-  const specs = Array.from({ length: MANY }, (_, i) => nodeeSpec(i + 1, path.join(work, 'nodee-many.stamps'), { restart: {} }));
+  const specs = Array.from({ length: MANY }, (_, i) => nodeeSpec(i + 1, file, { restart: {} }));
   await inBatches(specs, 16, (spec) => n.api('POST', '/v1/services', spec));
   const startMs = now() - t0;
-  for (const st of stamps(path.join(work, 'nodee-many.stamps')).slice(0, 5)) checkContained(n, st.pid);
+  for (const st of stamps(file).slice(0, 5)) checkContained(n, st.pid);
   await sleep(IDLE_SETTLE_MS);
-  // idle, with usage collected: one scrape, as Prometheus would make every 15-60 s, a little way
-  // into the first window (so the median of three still says what idle costs without scrapes;
-  // the scrape's own window is printed too)
+  const rssBefore = rssMiB(n.proc.pid);
   let scrape;
   const scrapeAt = sleep(2000).then(async () => (scrape = await scrapeMetrics(n.url)));
   const cpuWindows = await idleCpuWindows(n.proc.pid, 10_000);
   await scrapeAt;
-  const cpu = pct(cpuWindows, 50);
   const rss = rssMiB(n.proc.pid);
   const lat = [];
   for (let i = 0; i < 200; i++) {
@@ -473,6 +482,13 @@ async function benchMany() {
   n.proc.kill('SIGKILL');
   killMarked(n.prefix);
   if (n.cgroupParent !== undefined && scrape.measured < MANY) throw new Error(`GET /metrics: ${scrape.measured} of ${MANY} services have a memory figure`);
+  return { n, startMs, rssBefore, rss, cpuWindows, scrape, lat };
+}
+
+async function benchMany() {
+  const cg = await manyNodee(true);
+  CONTAINMENT = cg.n.containment;
+  const nocg = ROOT_USER ? await manyNodee(false) : undefined;
 
   const programs = Array.from({ length: MANY }, (_, i) => ({ name: `svc${i}`, stamps: path.join(work, `supervisord-many-${i}.stamps`), autostart: true }));
   const t1 = now();
@@ -490,15 +506,20 @@ async function benchMany() {
   }
   s.ctl('shutdown');
   // PM2 is left out of (c): a thousand PM2 apps would take most of the time budget alone
-  const windows = cpuWindows.length > 1 ? `median of ${cpuWindows.length} × 10 s` : '10 s';
-  row(`(c) ${MANY} services: time to all running`, { nodee: startMs, sup: supStart }, 'ms');
-  row(`(c) ${MANY} services: supervisor RSS`, { nodee: rss, sup: supRss }, 'MiB');
-  row(`(c) ${MANY} services: idle CPU (${windows})`, { nodee: cpu, sup: supCpu }, '% core');
-  row(`(c) idle CPU, the window with one /metrics scrape`, { nodee: cpuWindows[0] }, '% core');
-  row(`(c) GET /metrics, ${(scrape.bytes / 1024).toFixed(0)} KiB, ${scrape.memorySeries} memory gauges`, { nodee: scrape.ms }, 'ms');
-  row(`(c) list all: p50 (GET /v1/services | supervisorctl status)`, { nodee: pct(lat, 50), sup: pct(supLat, 50) }, 'ms');
-  row(`(c) list all: p99`, { nodee: pct(lat, 99), sup: pct(supLat, 99) }, 'ms');
-  CONTAINMENT = n.containment;
+  const windows = cg.cpuWindows.length > 1 ? `median of ${cg.cpuWindows.length} × 10 s` : '10 s';
+  const both = (f) => ({ nodee: f(cg), nodeeNone: nocg && f(nocg) });
+  row(`(c) ${MANY} services: time to all running`, { ...both((x) => x.startMs), sup: supStart }, 'ms');
+  row(`(c) ${MANY} services: supervisor RSS`, { ...both((x) => x.rss), sup: supRss }, 'MiB');
+  row(`(c) RSS before the /metrics scrape`, both((x) => x.rssBefore), 'MiB');
+  row(`(c) ${MANY} services: idle CPU (${windows})`, { ...both((x) => pct(x.cpuWindows, 50)), sup: supCpu }, '% core');
+  row(`(c) idle CPU, the window with one /metrics scrape`, both((x) => x.cpuWindows[0]), '% core');
+  row(`(c) GET /metrics (${(cg.scrape.bytes / 1024).toFixed(0)} KiB, ${cg.scrape.memorySeries} memory gauges)`, both((x) => x.scrape.ms), 'ms');
+  row(`(c) list all: p50 (GET /v1/services | supervisorctl status)`, { ...both((x) => pct(x.lat, 50)), sup: pct(supLat, 50) }, 'ms');
+  row(`(c) list all: p99`, { ...both((x) => pct(x.lat, 99)), sup: pct(supLat, 99) }, 'ms');
+  const mib = (b) => (b / 1024 / 1024).toFixed(0);
+  for (const [what, x] of [['nodee', cg], ['nodee, no cgroup', nocg]]) {
+    if (x) notes.push(`(c) ${what}: V8 heap at the scrape ${mib(x.scrape.heapUsed)} MiB used of ${mib(x.scrape.heapTotal)} MiB`);
+  }
 }
 
 const started = Date.now();
@@ -513,5 +534,6 @@ const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
 console.log(line(head));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
+for (const n of notes) console.log(n);
 console.log(`\n(${os.cpus().length} cpus, ${ROOT_USER ? `root: nodee isolates services in a mount namespace; containment ${CONTAINMENT}` : 'not root, no cgroups'}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 process.exit(0);
