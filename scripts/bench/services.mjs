@@ -518,7 +518,7 @@ async function benchMany() {
   row(`(c) list all: p99`, { ...both((x) => pct(x.lat, 99)), sup: pct(supLat, 99) }, 'ms');
   const mib = (b) => (b / 1024 / 1024).toFixed(0);
   for (const [what, x] of [['nodee', cg], ['nodee, no cgroup', nocg]]) {
-    if (x) notes.push(`(c) ${what}: V8 heap at the scrape ${mib(x.scrape.heapUsed)} MiB used of ${mib(x.scrape.heapTotal)} MiB`);
+    if (x) notes.push(`(c) ${what}: idle CPU windows ${x.cpuWindows.map((w) => w.toFixed(1)).join(' / ')} % (the scrape in the first); V8 heap at the scrape ${mib(x.scrape.heapUsed)} MiB used of ${mib(x.scrape.heapTotal)} MiB`);
   }
 }
 
