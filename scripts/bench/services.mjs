@@ -1,24 +1,32 @@
 #!/usr/bin/env node
 // Service supervisor benchmark: nodee vs supervisord 4 (and PM2 6 when `npm i pm2` works
 // within a minute; --no-pm2 skips it), side by side in one run.
-//   (a) restart latency after kill -9, zero backoff (supervisord: autorestart, startsecs=0)
+//   (a) restart latency after kill -9, zero backoff (supervisord: autorestart, startsecs=0), with
+//       nodee twice: a cgroup per service (its default) and containment off (process groups only);
+//       the four are measured interleaved
 //   (b) 200 services from nothing to all running (nodee: POST /v1/services; supervisord: start all)
-//   (c) 1,000 `sleep` services: supervisor RSS, idle CPU, GET /v1/services (nodee) latency
+//   (c) 1,000 `sleep` services, each in its cgroup with usage collected: supervisor RSS, idle CPU
+//       (one GET /metrics scrape in the idle window), GET /v1/services (nodee) latency
 // Each service is a bash script that appends "$$ $EPOCHREALTIME" (no fork) to a stamp file and
 // execs sleep, so a restart is timed from the kill to the new process's first instruction,
 // the same way for both. Runs against dist/ (npm run build first), only on 127.0.0.1, and
-// kills everything it started. Usage: node scripts/bench/services.mjs [--quick]
+// kills everything it started. As root, nodee daemons get cgroups under a parent of their own,
+// /nodee-bench-<hex>, removed at the end. Usage: node scripts/bench/services.mjs [--quick] [--no-pm2] [--only restart,start,many]
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
+import { benchParent, inCgroupUnder, removeCgroupParent, unusableParent } from './lib/cgroups.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 const QUICK = process.argv.includes('--quick');
 const WITH_PM2 = !process.argv.includes('--no-pm2');
+/** --only restart,start,many: a part of the run (a), (b), (c); default all. */
+const onlyAt = process.argv.indexOf('--only');
+const ONLY = new Set(onlyAt > 0 ? process.argv[onlyAt + 1].split(',') : ['restart', 'start', 'many']);
 const RESTARTS = QUICK ? 5 : 15;
 const MANY = QUICK ? 100 : 1000;
 const START_N = QUICK ? 50 : 200;
@@ -28,6 +36,10 @@ const IDLE_SETTLE_MS = QUICK ? 3000 : 20_000;
 const ART = 'bench:svc:1.0.0';
 const work = mkdtempSync(path.join(os.tmpdir(), 'nodee-bench-svc-'));
 const cleanups = [];
+const ROOT_USER = process.getuid() === 0;
+/** Every nodee daemon here makes its service cgroups under CG_PARENT/<its name>. */
+const CG_PARENT = benchParent();
+if (ROOT_USER) cleanups.push(() => removeCgroupParent(CG_PARENT));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
@@ -111,10 +123,11 @@ function cpuTicks(pid) {
 }
 
 /**
- * Percent of one core used by pid: the median of three windows of `ms`, so a one-off event
- * (V8's memory reducer runs a full GC a while after a burst) does not decide the figure.
+ * Percent of one core used by pid in each of three windows of `ms` (one with --quick): the
+ * median is the figure, so a one-off event (V8's memory reducer runs a full GC a while after a
+ * burst) does not decide it.
  */
-async function idleCpu(pid, ms) {
+async function idleCpuWindows(pid, ms) {
   const hz = 100;
   const windows = [];
   for (let i = 0; i < (QUICK ? 1 : 3); i++) {
@@ -122,7 +135,7 @@ async function idleCpu(pid, ms) {
     await sleep(ms);
     windows.push(((cpuTicks(pid) - a) / hz / (ms / 1000)) * 100);
   }
-  return pct(windows, 50);
+  return windows;
 }
 
 // ---- nodee -------------------------------------------------------------------------------------
@@ -137,10 +150,23 @@ function killMarked(prefix) {
   }
 }
 
-async function startNodee(name) {
+/**
+ * A nodee daemon on a prefix of its own. `cgroups`: true gives it a cgroup parent of its own (a
+ * cgroup per service, nodee's default); false one it cannot make (a read-only bind mount), so it
+ * falls back to process groups, as on a host without usable cgroups.
+ */
+async function startNodee(name, { cgroups = true } = {}) {
   const prefix = path.join(work, `nodee-${name}`);
   const config = path.join(work, `nodee-${name}.yaml`);
-  writeFileSync(config, JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, ports: { from: 30000, to: 39999 } }));
+  let parent;
+  if (ROOT_USER && cgroups) parent = `${CG_PARENT}/${name}`;
+  else if (ROOT_USER) {
+    const ro = unusableParent();
+    cleanups.push(ro.undo);
+    parent = ro.parent;
+  }
+  const cgroup = parent === undefined ? {} : { cgroup: { parent } };
+  writeFileSync(config, JSON.stringify({ prefix, instance: 'bench', api: { listen: '127.0.0.1:0' }, ports: { from: 30000, to: 39999 }, ...cgroup }));
   const proc = spawn(process.execPath, [...DAEMON_NODE_FLAGS, CLI, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'inherit'] });
   cleanups.push(() => {
     proc.kill('SIGKILL');
@@ -162,7 +188,18 @@ async function startNodee(name) {
     return text ? JSON.parse(text) : undefined;
   };
   await api('PUT', `/v1/artifacts/${ART.split(':').join('/')}`, { url: `file://${zip}` });
-  return { proc, prefix, api, url };
+  const { containment } = await api('GET', '/v1/status');
+  const want = ROOT_USER && cgroups;
+  if ((containment !== 'none') !== want) throw new Error(`nodee ${name}: containment ${containment}, wanted ${want ? 'cgroups' : 'none'}`);
+  return { proc, prefix, api, url, containment, cgroupParent: want ? parent : undefined };
+}
+
+/** With containment on, a service's process must be in its cgroup, or the figures are not what they claim. */
+function checkContained(n, pid) {
+  if (n.cgroupParent !== undefined && !inCgroupUnder(pid, n.cgroupParent)) throw new Error(`pid ${pid} is not in a cgroup under ${n.cgroupParent}`);
+  if (n.cgroupParent === undefined && readFileSync(`/proc/${pid}/cgroup`, 'utf8') !== readFileSync(`/proc/${n.proc.pid}/cgroup`, 'utf8')) {
+    throw new Error(`pid ${pid} is not in the daemon's cgroups, containment was meant to be off`);
+  }
 }
 
 async function inBatches(items, width, fn) {
@@ -301,40 +338,56 @@ async function startPm2(bin, name, apps) {
 // ---- the runs --------------------------------------------------------------------------------------
 
 const rows = [];
+/** Lines printed under the table. */
+const notes = [];
+/** What the (c) daemon reported in /v1/status. */
+let CONTAINMENT = 'none';
 /** Ratios say how many times better nodee is (lower is better for every figure here). */
 const ratio = (nodee, other) => (typeof nodee === 'number' && typeof other === 'number' && nodee > 0 ? `${(other / nodee).toFixed(1)}x` : '-');
-const row = (what, nodee, sup, pm2, unit) => {
-  rows.push([what, fmt(nodee, unit), fmt(sup, unit), ratio(nodee, sup), fmt(pm2, unit), ratio(nodee, pm2)]);
+/** One line of the table: nodee (a cgroup per service), nodee with containment off, supervisord, PM2. */
+const row = (what, { nodee, nodeeNone, sup, pm2 }, unit) => {
+  rows.push([what, fmt(nodee, unit), fmt(nodeeNone, unit), fmt(sup, unit), ratio(nodee, sup), fmt(pm2, unit), ratio(nodee, pm2)]);
 };
 const fmt = (v, unit) => (typeof v === 'number' ? `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ${unit}` : String(v ?? '-'));
 
 async function benchRestart() {
-  const n = await startNodee('restart');
-  const ns = path.join(work, 'nodee-restart.stamps');
-  await n.api('POST', '/v1/services', nodeeSpec(1, ns));
-  await waitFor(() => stamps(ns).length === 1, 10_000, 'the first nodee stamp');
-  const nodee = await restartLatencies(ns, RESTARTS);
-  n.proc.kill('SIGKILL');
-  killMarked(n.prefix);
-
+  // every subject runs one service; the kills go round them in turn, so load on this shared
+  // machine falls on all of them alike
+  const subjects = [];
+  for (const [key, cgroups] of [['nodee', true], ['nodeeNone', false]]) {
+    const n = await startNodee(`restart-${key}`, { cgroups });
+    const file = path.join(work, `restart-${key}.stamps`);
+    await n.api('POST', '/v1/services', nodeeSpec(1, file));
+    await waitFor(() => stamps(file).length === 1, 10_000, `the first ${key} stamp`);
+    checkContained(n, stamps(file)[0].pid);
+    if (cgroups) CONTAINMENT = n.containment;
+    subjects.push({ key, file, n, stop: () => (n.proc.kill('SIGKILL'), killMarked(n.prefix)) });
+  }
   const ss = path.join(work, 'supervisord-restart.stamps');
   const s = await startSupervisord('restart', [{ name: 'svc', stamps: ss, autostart: true }]);
   await waitFor(() => stamps(ss).length === 1, 10_000, 'the first supervisord stamp');
-  const sup = await restartLatencies(ss, RESTARTS);
-  s.ctl('shutdown');
-
-  let pm = [];
+  subjects.push({ key: 'sup', file: ss, stop: () => s.ctl('shutdown') });
   if (PM2) {
     const ps = path.join(work, 'pm2-restart.stamps');
     const p = await startPm2(PM2, 'restart', [{ name: 'svc', stamps: ps }]);
     p.pm2('start', p.eco);
     await waitFor(() => stamps(ps).length === 1, 10_000, 'the first PM2 stamp');
-    pm = await restartLatencies(ps, RESTARTS);
-    p.pm2('kill');
+    subjects.push({ key: 'pm2', file: ps, stop: () => p.pm2('kill') });
   }
-  const pmOr = (f) => (pm.length ? f(pm) : undefined);
-  row(`(a) restart after kill -9, median of ${RESTARTS}`, pct(nodee, 50), pct(sup, 50), pmOr((x) => pct(x, 50)), 'ms');
-  row(`(a) restart after kill -9, max`, Math.max(...nodee), Math.max(...sup), pmOr((x) => Math.max(...x)), 'ms');
+  const lat = Object.fromEntries(subjects.map((x) => [x.key, []]));
+  for (let i = 0; i < RESTARTS; i++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const x = subjects[(i + k) % subjects.length];
+      lat[x.key].push(...(await restartLatencies(x.file, 1)));
+    }
+  }
+  for (const x of subjects) if (x.n) checkContained(x.n, stamps(x.file).at(-1).pid); // the restarted one too
+  for (const x of subjects) x.stop();
+  const of = (key, f) => (lat[key]?.length ? f(lat[key]) : undefined);
+  const med = (x) => pct(x, 50);
+  const max = (x) => Math.max(...x);
+  row(`(a) restart after kill -9, median of ${RESTARTS}`, { nodee: of('nodee', med), nodeeNone: of('nodeeNone', med), sup: of('sup', med), pm2: of('pm2', med) }, 'ms');
+  row(`(a) restart after kill -9, max`, { nodee: of('nodee', max), nodeeNone: of('nodeeNone', max), sup: of('sup', max), pm2: of('pm2', max) }, 'ms');
 }
 
 async function benchStart() {
@@ -377,18 +430,47 @@ async function benchStart() {
     pm = now() - t2;
     p.pm2('kill');
   }
-  row(`(b) start ${START_N} services to all running (16 POSTs at a time)`, nodee, sup, pm, 'ms');
-  row(`(b) start ${START_N} services to all running (one batch POST)`, nodeeBatch, sup, pm, 'ms');
+  row(`(b) start ${START_N} services to all running (16 POSTs at a time)`, { nodee, sup, pm2: pm }, 'ms');
+  row(`(b) start ${START_N} services to all running (one batch POST)`, { nodee: nodeeBatch, sup, pm2: pm }, 'ms');
 }
 
-async function benchMany() {
-  const n = await startNodee('many');
+/** GET /metrics once: ms, bytes, how many services have a memory gauge, the daemon's heap as it reports it. */
+async function scrapeMetrics(url) {
+  const t = now();
+  const res = await fetch(`${url}/metrics`);
+  const text = await res.text();
+  const ms = now() - t;
+  if (res.status !== 200) throw new Error(`GET /metrics: ${res.status}`);
+  const series = (name) => text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  const value = (l) => Number(l.slice(l.lastIndexOf(' ') + 1));
+  const memory = series('nodee_service_memory_bytes');
+  const heapUsed = series('nodee_nodejs_heap_size_used_bytes').map(value)[0];
+  const heapTotal = series('nodee_nodejs_heap_size_total_bytes').map(value)[0];
+  // a gauge of a service in its cgroup reads a number of bytes
+  return { ms, bytes: Buffer.byteLength(text), memorySeries: memory.length, measured: memory.filter((l) => value(l) > 0).length, heapUsed, heapTotal };
+}
+
+/**
+ * (c) for one nodee daemon: MANY services through the API, then idle. Usage is collected on
+ * demand (a scrape, a listing), so the idle windows hold one GET /metrics, as a Prometheus
+ * scraping every 15-60 s would make, 2 s into the first window: the median of the three still
+ * says what idle costs between scrapes, and the first window's figure is the scrape's cost.
+ */
+async function manyNodee(cgroups) {
+  const name = cgroups ? 'many' : 'many-nocg';
+  const n = await startNodee(name, { cgroups });
+  const file = path.join(work, `${name}.stamps`);
   const t0 = now();
-  const specs = Array.from({ length: MANY }, (_, i) => nodeeSpec(i + 1, path.join(work, 'nodee-many.stamps'), { restart: {} }));
+  const specs = Array.from({ length: MANY }, (_, i) => nodeeSpec(i + 1, file, { restart: {} }));
   await inBatches(specs, 16, (spec) => n.api('POST', '/v1/services', spec));
   const startMs = now() - t0;
+  for (const st of stamps(file).slice(0, 5)) checkContained(n, st.pid);
   await sleep(IDLE_SETTLE_MS);
-  const cpu = await idleCpu(n.proc.pid, 10_000);
+  const rssBefore = rssMiB(n.proc.pid);
+  let scrape;
+  const scrapeAt = sleep(2000).then(async () => (scrape = await scrapeMetrics(n.url)));
+  const cpuWindows = await idleCpuWindows(n.proc.pid, 10_000);
+  await scrapeAt;
   const rss = rssMiB(n.proc.pid);
   const lat = [];
   for (let i = 0; i < 200; i++) {
@@ -399,6 +481,14 @@ async function benchMany() {
   }
   n.proc.kill('SIGKILL');
   killMarked(n.prefix);
+  if (n.cgroupParent !== undefined && scrape.measured < MANY) throw new Error(`GET /metrics: ${scrape.measured} of ${MANY} services have a memory figure`);
+  return { n, startMs, rssBefore, rss, cpuWindows, scrape, lat };
+}
+
+async function benchMany() {
+  const cg = await manyNodee(true);
+  CONTAINMENT = cg.n.containment;
+  const nocg = ROOT_USER ? await manyNodee(false) : undefined;
 
   const programs = Array.from({ length: MANY }, (_, i) => ({ name: `svc${i}`, stamps: path.join(work, `supervisord-many-${i}.stamps`), autostart: true }));
   const t1 = now();
@@ -406,7 +496,7 @@ async function benchMany() {
   await waitFor(() => s.ctl('status').split('\n').filter((l) => /RUNNING/.test(l)).length === MANY, 240_000, 'supervisord to start all');
   const supStart = now() - t1;
   await sleep(IDLE_SETTLE_MS);
-  const supCpu = await idleCpu(s.proc.pid, 10_000);
+  const supCpu = pct(await idleCpuWindows(s.proc.pid, 10_000), 50);
   const supRss = rssMiB(s.proc.pid);
   const supLat = [];
   for (let i = 0; i < 20; i++) {
@@ -416,24 +506,34 @@ async function benchMany() {
   }
   s.ctl('shutdown');
   // PM2 is left out of (c): a thousand PM2 apps would take most of the time budget alone
-  row(`(c) ${MANY} services: time to all running`, startMs, supStart, undefined, 'ms');
-  row(`(c) ${MANY} services: supervisor RSS`, rss, supRss, undefined, 'MiB');
-  row(`(c) ${MANY} services: idle CPU (median of 3 × 10 s)`, cpu, supCpu, undefined, '% core');
-  row(`(c) list all: p50 (GET /v1/services | supervisorctl status)`, pct(lat, 50), pct(supLat, 50), undefined, 'ms');
-  row(`(c) list all: p99`, pct(lat, 99), pct(supLat, 99), undefined, 'ms');
+  const windows = cg.cpuWindows.length > 1 ? `median of ${cg.cpuWindows.length} × 10 s` : '10 s';
+  const both = (f) => ({ nodee: f(cg), nodeeNone: nocg && f(nocg) });
+  row(`(c) ${MANY} services: time to all running`, { ...both((x) => x.startMs), sup: supStart }, 'ms');
+  row(`(c) ${MANY} services: supervisor RSS`, { ...both((x) => x.rss), sup: supRss }, 'MiB');
+  row(`(c) RSS before the /metrics scrape`, both((x) => x.rssBefore), 'MiB');
+  row(`(c) ${MANY} services: idle CPU (${windows})`, { ...both((x) => pct(x.cpuWindows, 50)), sup: supCpu }, '% core');
+  row(`(c) idle CPU, the window with one /metrics scrape`, both((x) => x.cpuWindows[0]), '% core');
+  row(`(c) GET /metrics (${(cg.scrape.bytes / 1024).toFixed(0)} KiB, ${cg.scrape.memorySeries} memory gauges)`, both((x) => x.scrape.ms), 'ms');
+  row(`(c) list all: p50 (GET /v1/services | supervisorctl status)`, { ...both((x) => pct(x.lat, 50)), sup: pct(supLat, 50) }, 'ms');
+  row(`(c) list all: p99`, { ...both((x) => pct(x.lat, 99)), sup: pct(supLat, 99) }, 'ms');
+  const mib = (b) => (b / 1024 / 1024).toFixed(0);
+  for (const [what, x] of [['nodee', cg], ['nodee, no cgroup', nocg]]) {
+    if (x) notes.push(`(c) ${what}: idle CPU windows ${x.cpuWindows.map((w) => w.toFixed(1)).join(' / ')} % (the scrape in the first); V8 heap at the scrape ${mib(x.scrape.heapUsed)} MiB used of ${mib(x.scrape.heapTotal)} MiB`);
+  }
 }
 
 const started = Date.now();
 const PM2 = installPm2();
-await benchRestart();
-await benchStart();
-await benchMany();
+if (ONLY.has('restart')) await benchRestart();
+if (ONLY.has('start')) await benchStart();
+if (ONLY.has('many')) await benchMany();
 
-const head = ['', 'nodee', 'supervisord 4', 'nodee vs supervisord', 'PM2 6', 'nodee vs PM2'];
+const head = ['', 'nodee', 'nodee, no cgroup', 'supervisord 4', 'nodee vs supervisord', 'PM2 6', 'nodee vs PM2'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
 console.log(line(head));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
-console.log(`\n(${os.cpus().length} cpus, ${process.getuid() === 0 ? 'root: nodee isolates services in a mount namespace' : 'not root'}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+for (const n of notes) console.log(n);
+console.log(`\n(${os.cpus().length} cpus, ${ROOT_USER ? `root: nodee isolates services in a mount namespace; containment ${CONTAINMENT}` : 'not root, no cgroups'}, ${((Date.now() - started) / 1000).toFixed(0)} s)`);
 process.exit(0);
