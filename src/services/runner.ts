@@ -44,6 +44,8 @@ export class ServiceRunner {
   /** Removed, or the daemon is exiting: events and timers no longer act on the service. */
   private closed = false;
   private lastUsage: Usage = NO_USAGE;
+  /** A process was spawned by this daemon: what its start made is known to be in place. */
+  private startedHere = false;
 
   constructor(
     record: ServiceRecord,
@@ -106,9 +108,9 @@ export class ServiceRunner {
   }
 
   /** Reads what the service's cgroup accounts now and keeps it for view(); nulls without a cgroup or a process. */
-  async measure(): Promise<Usage> {
+  measure(): Usage {
     if (!(this.tree instanceof CgroupTree) || this.keeper.current.pid === null) return NO_USAGE;
-    this.lastUsage = await this.tree.cgroup.usage().catch(() => NO_USAGE);
+    this.lastUsage = this.tree.cgroup.usage();
     return this.usage;
   }
 
@@ -264,9 +266,9 @@ export class ServiceRunner {
 
   // ---- the life cycle ------------------------------------------------------------------
 
-  /** The validate phase: a fresh plan for a start, or the create's check. */
-  private plan(): LaunchPlan {
-    const plan: LaunchPlan = { softwareDir: '', user: undefined, env: {}, argv: [], enter: [] };
+  /** The validate phase: a fresh plan for a start (`again`: a policy restart), or the create's check. */
+  private plan(again = false): LaunchPlan {
+    const plan: LaunchPlan = { softwareDir: '', user: undefined, env: {}, argv: [], enter: [], again };
     for (const h of this.hooks) h.validate?.(plan);
     return plan;
   }
@@ -280,10 +282,10 @@ export class ServiceRunner {
     });
   }
 
-  private async launch(): Promise<void> {
+  private async launch(again = false): Promise<void> {
     if (this.live || this.closed) return;
     this.keeper.commit('starting', { pid: null, startTime: null });
-    const plan = this.plan();
+    const plan = this.plan(again);
     for (const h of this.hooks) await h.prestart?.(plan);
     const spawned = await spawnService({
       argv: plan.argv,
@@ -299,6 +301,7 @@ export class ServiceRunner {
       return;
     }
     this.attach(LiveProcess.spawned(spawned));
+    this.startedHere = true;
     this.keeper.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
   }
 
@@ -307,7 +310,8 @@ export class ServiceRunner {
     return this.serial(async () => {
       if (this.keeper.current.desired !== 'running' || this.live || this.closed) return;
       try {
-        await this.launch();
+        // after a daemon restart (resume) nothing was made in this daemon's life yet
+        await this.launch(this.startedHere);
       } catch (err) {
         this.deps.log.error({ err, coordinate: this.coordinate }, `start failed: ${messageOf(err)}`);
         this.keeper.commit(this.keeper.state, { lastExit: { ...UNKNOWN_EXIT, at: this.nowIso() } });
@@ -351,7 +355,7 @@ export class ServiceRunner {
       return;
     }
     // whatever the leader forked goes with it: a crashed service leaves no workers behind
-    await this.tree.kill(() => true);
+    await this.tree.endLeftovers();
     for (const h of this.hooks) Object.assign(lastExit, await h.exited?.(exit));
     if (lastExit.oom) {
       // the kernel killed it (or, on cgroup v1, one of its processes and we the rest): say so plainly

@@ -86,7 +86,7 @@ export class Supervisor {
     this.adopted = serviceMetrics(o.metrics, this.events, {
       counts: () => this.counts(),
       usage: async () => {
-        await this.usageSampler.fresh();
+        await this.usageSampler.fresh({ wait: true });
         return [...this.runners.values()].map((r) => [r.coordinate, r.usage] as const);
       },
     }).adopted;
@@ -230,11 +230,11 @@ export class Supervisor {
 
   /**
    * Brings usage up to date before an answer shows it: one service's cgroup read now, or all
-   * of them from one shared sample at most 2 s old (cheap for a node with 1,000 services).
+   * of them from one shared sample refreshed in the background (see usage.ts).
    */
   async measure(coordinate?: string): Promise<void> {
-    if (coordinate === undefined) await this.usageSampler.fresh();
-    else await this.runner(coordinate).measure();
+    if (coordinate === undefined) await this.usageSampler.fresh({ wait: false });
+    else this.runner(coordinate).measure();
   }
 
   private sorted(): ServiceRunner[] {

@@ -63,6 +63,12 @@ export interface LaunchPlan {
   argv: string[];
   /** Files the spawned process writes its own pid into before exec (its cgroup's cgroup.procs). */
   enter: string[];
+  /**
+   * A restart by the policy after an exit, in this daemon's life: hooks may skip re-checking
+   * what only they change (the runtime and log dirs they made a moment ago), since a crash loop's
+   * restarts are where milliseconds count. An operator's start is never `again`.
+   */
+  again: boolean;
 }
 
 export interface StopRequest {

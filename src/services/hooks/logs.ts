@@ -10,7 +10,10 @@ import type { HookContext, LaunchPlan, ServiceHook } from './hook.js';
 export function logsHook(ctx: HookContext, rotator: LogRotator): ServiceHook {
   return {
     name: 'logs',
-    prestart: (plan: LaunchPlan) => ensureLogDir(ctx.paths.logDir, ctx.paths.runtimeDir, plan.user, ctx.log),
+    // a policy restart finds root's log dir as the last start left it (spawn opens the files anyway)
+    prestart: async (plan: LaunchPlan) => {
+      if (!plan.again) await ensureLogDir(ctx.paths.logDir, ctx.paths.runtimeDir, plan.user, ctx.log);
+    },
     poststart: () => rotator.add(ctx.paths.logDir),
     remove: async () => rotator.remove(ctx.paths.logDir),
   };
