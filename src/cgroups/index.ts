@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { lstat, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../lib/log.js';
@@ -9,6 +11,8 @@ import { ServiceCgroup, type CgroupDirs, type ResourceLimits } from './service.j
 export { ServiceCgroup, type ResourceLimits, type Usage } from './service.js';
 
 export type Containment = 'cgroup2' | 'cgroup1' | 'none';
+
+const execFileAsync = promisify(execFile);
 
 /** A service cgroup's name: a slug of the coordinate. No '/', no '..': it can only ever be one level below the base. */
 const NAME = /^[a-z0-9._-]{1,200}$/;
@@ -52,10 +56,11 @@ export class Cgroups {
    * cgroups cannot be used it logs why, once, and answers containment 'none' (the runner then
    * falls back to process groups).
    */
-  static async detect(o: { parent: string; instance: string; log: Logger }): Promise<Cgroups> {
+  static async detect(o: { parent: string; instance: string; favorDynmods?: boolean; log: Logger }): Promise<Cgroups> {
     try {
       const layout = await makeLayout(o.parent, o.instance);
       o.log.info({ containment: layout.containment, bases: layout.bases }, 'cgroups: services get a cgroup of their own');
+      if (o.favorDynmods) await favorDynmods(o.log);
       return new Cgroups(layout.containment, layout);
     } catch (err) {
       const reason = messageOf(err);
@@ -104,6 +109,28 @@ export class Cgroups {
       return { v2: true, memory: d, cpu: d, cpuacct: d, pids: d, unified: d };
     }
     return { v2: false, memory: at('memory')!, cpu: at('cpu')!, cpuacct: at('cpuacct'), pids: at('pids')!, freezer: at('freezer'), unified: at('unified') };
+  }
+}
+
+/**
+ * Every start moves the new process into its cgroup (a write to cgroup.procs). Without the
+ * `favordynmods` mount option each such move takes the global cgroup_threadgroup_rwsem for
+ * writing and waits out an RCU grace period first: about 8 ms here, 20-30 ms on busier hosts,
+ * most of a restart. With it the move is cheap and forks and exits pay a little instead, the
+ * trade the kernel documents for hosts that move tasks often. The option is global (one
+ * hierarchy's flag switches the shared lock), so the cgroup2 mount is remounted with it,
+ * repeating its other options (a remount drops what it does not name: nsdelegate...). Kernels
+ * before 6.0 do not know it; a host that refuses gets a warning and slower restarts.
+ */
+async function favorDynmods(log: Logger): Promise<void> {
+  const v2 = (await readMounts()).hierarchies.find((h) => h.v2);
+  if (v2 === undefined || v2.superOptions.includes('favordynmods')) return;
+  const options = ['remount', ...v2.superOptions.filter((x) => x !== 'rw' && x !== 'ro'), 'favordynmods'].join(',');
+  try {
+    await execFileAsync('mount', ['-o', options, v2.mountPoint]);
+    log.info({ mountPoint: v2.mountPoint }, 'cgroups: remounted with favordynmods (cheap moves into a cgroup; config cgroup.favorDynmods)');
+  } catch (err) {
+    log.warn({ mountPoint: v2.mountPoint, reason: messageOf(err) }, 'cgroups: cannot set favordynmods: each service start waits for the kernel (an RCU grace period)');
   }
 }
 

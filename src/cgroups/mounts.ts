@@ -8,6 +8,8 @@ export interface Hierarchy {
   mountPoint: string;
   /** The cgroup path the mount shows at its mount point ('/' unless a container bind-mounts a subtree). */
   root: string;
+  /** The super block's options (`rw,nsdelegate,memory_recursiveprot`...): a remount must repeat them. */
+  superOptions: string[];
 }
 
 /** Undo the octal escapes (\040 for a space...) of /proc/self/mountinfo. */
@@ -33,11 +35,11 @@ export function parseMountinfo(text: string): Hierarchy[] {
     const root = unescape(left[3] ?? '');
     const mountPoint = unescape(left[4] ?? '');
     let h: Hierarchy;
-    if (fstype === 'cgroup2') h = { controllers: ['unified'], v2: true, mountPoint, root };
+    if (fstype === 'cgroup2') h = { controllers: ['unified'], v2: true, mountPoint, root, superOptions: superOpts.split(',') };
     else if (fstype === 'cgroup') {
       const controllers = superOpts.split(',').filter((o) => V1_CONTROLLERS.has(o));
       if (controllers.length === 0) continue; // name=systemd, devices, blkio...: not ours
-      h = { controllers, v2: false, mountPoint, root };
+      h = { controllers, v2: false, mountPoint, root, superOptions: superOpts.split(',') };
     } else continue;
     const key = h.controllers.join(',');
     const seen = found.get(key);

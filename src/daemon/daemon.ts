@@ -80,7 +80,7 @@ export class Daemon {
       metrics: this.metrics,
       artifacts: this.store,
       capacity: await resolveCapacity(config.capacity, config.prefix),
-      cgroups: await Cgroups.detect({ parent: config.cgroup.parent, instance, log: this.log.child({ component: 'cgroups' }) }),
+      cgroups: await Cgroups.detect({ parent: config.cgroup.parent, favorDynmods: config.cgroup.favorDynmods, instance, log: this.log.child({ component: 'cgroups' }) }),
     });
     this.store.setInUseCheck((id) => this.supervisor.usesArtifact(id));
     await this.supervisor.init();

@@ -204,7 +204,23 @@ test('mount parsing: this host, and a pure cgroup2 systemd host', async (t) => {
   t.is(here.find((h) => h.v2).mountPoint, '/sys/fs/cgroup/unified');
   // a pure v2 host: one cgroup2 mount, the `0::` line names our unit
   const v2 = parseMountinfo('30 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n');
-  t.deepEqual(v2, [{ controllers: ['unified'], v2: true, mountPoint: '/sys/fs/cgroup', root: '/' }]);
+  t.deepEqual(v2, [{ controllers: ['unified'], v2: true, mountPoint: '/sys/fs/cgroup', root: '/', superOptions: ['rw', 'nsdelegate', 'memory_recursiveprot'] }]);
   t.deepEqual([...parseProcCgroup('0::/system.slice/nodee.service\n')], [['unified', '/system.slice/nodee.service']]);
   t.deepEqual([...parseProcCgroup('4:memory:/a\n2:cpu,cpuacct:/b\n1:name=systemd:/c\n')], [['memory', '/a'], ['cpu,cpuacct', '/b']]);
+});
+
+test('favorDynmods: detect remounts the cgroup2 hierarchy with favordynmods and keeps its other options', async (t) => {
+  const line = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.includes(' - cgroup2 '));
+  const superOptions = () => line().split(' - ')[1].split(' ')[2].split(',');
+  const before = superOptions().filter((o) => o !== 'favordynmods');
+  // clear it first (util-linux would otherwise carry the current options into the remount)
+  execFileSync('mount', ['--options-mode=ignore', '-o', `remount,${before.filter((o) => o !== 'rw').concat('rw').join(',')}`, line().split(' ')[4]]);
+  const parent = `/nodee-test-${randomBytes(6).toString('hex')}`;
+  t.teardown(() => cleanUp(parent));
+  const log = recorder();
+  const cgroups = await Cgroups.detect({ parent, instance: 'test', favorDynmods: true, log });
+  t.is(cgroups.containment, 'cgroup1');
+  const after = superOptions();
+  t.true(after.includes('favordynmods'), after.join(','));
+  for (const o of before) t.true(after.includes(o), `${o} was kept`);
 });

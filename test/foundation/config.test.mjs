@@ -52,7 +52,7 @@ test('capacity, labels and cgroup default to the measured machine, none and "aut
   const file = path.join(dir, 'nodee.yaml');
   await writeFile(file, `prefix: ${dir}\n`);
   const { config } = loadConfig(file);
-  t.deepEqual(config.cgroup, { parent: 'auto' });
+  t.deepEqual(config.cgroup, { parent: 'auto', favorDynmods: true });
   t.deepEqual(config.labels, {});
   t.deepEqual(config.capacity, {});
   await writeFile(file, `prefix: ${dir}\nlabels: { zone: eu-1a, ssd: "true" }\ncapacity: { cpu: 1.5 }\ncgroup: { parent: /nodee/a }\n`);
