@@ -11,7 +11,7 @@ test('the example config is valid and documents every key of the schema', async 
   const file = path.join(ROOT, 'etc', 'nodee.yaml');
   const { config } = loadConfig(file);
   t.is(config.api.listen, '127.0.0.1:7070', 'the API is on loopback by default');
-  t.deepEqual(config.cgroup, { parent: 'auto' }, 'the example is the default');
+  t.deepEqual(config.cgroup, { parent: 'auto', favorDynmods: true }, 'the example is the default');
   t.deepEqual(config.labels, {});
   t.deepEqual(config.capacity, {});
   const text = readFileSync(file, 'utf8');
