@@ -9,8 +9,6 @@ const MAX_PER_TICK = 200;
 
 interface Watched {
   file: string;
-  /** When the file began to be watched: a young log is checked more often (see plan()). */
-  since: number;
   nextCheck: number;
   lastSize: number;
   lastAt: number;
@@ -42,7 +40,7 @@ export class LogRotator {
   add(logDir: string): void {
     for (const stream of ['stdout', 'stderr'] as LogStream[]) {
       const file = logFile(logDir, stream);
-      if (!this.watched.has(file)) this.watched.set(file, { file, since: this.now(), nextCheck: 0, lastSize: 0, lastAt: this.now(), busy: false });
+      if (!this.watched.has(file)) this.watched.set(file, { file, nextCheck: 0, lastSize: 0, lastAt: this.now(), busy: false });
     }
     this.schedule(this.now());
   }
@@ -108,9 +106,7 @@ export class LogRotator {
     // measured before a rotation resets the size, so a flood stays on the short interval
     const rate = Math.max(0, measured - w.lastSize) / Math.max(1, now - w.lastAt); // bytes per ms
     // quiet files are spread over the last third of the interval rather than all due at once
-    // and a log watched for t ms is looked at again within t ms: a service that starts quiet and
-    // then floods is caught within about its own age, not a full interval later
-    const quiet = Math.min(MAX_INTERVAL_MS * (2 / 3 + Math.random() / 3), now - w.since);
+    const quiet = MAX_INTERVAL_MS * (2 / 3 + Math.random() / 3);
     const untilHalf = rate > 0 ? (this.o.maxBytes - size) / rate / 2 : quiet;
     w.nextCheck = now + Math.min(quiet, Math.max(TICK_MS, untilHalf));
     w.lastSize = size;
