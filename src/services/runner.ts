@@ -57,7 +57,9 @@ export class ServiceRunner {
     record.restartTimes ??= []; // a record of nodee 0.1
     this.keeper = new RecordKeeper(record, paths.runtimeDir, file, deps.events);
     this.policy = new RestartPolicy(record.spec.restart, deps.now);
-    this.tree = deps.cgroups ? new CgroupTree(deps.cgroups.handle(this.coordinate)) : new GroupTree(paths.runtimeDir);
+    // one handle per service, shared by its tree and its cgroup hook
+    const cgroup = deps.cgroups?.handle(this.coordinate);
+    this.tree = cgroup ? new CgroupTree(cgroup) : new GroupTree(paths.runtimeDir);
     const keeper = this.keeper;
     const ctx: HookContext = {
       coordinate: this.coordinate,
@@ -67,6 +69,7 @@ export class ServiceRunner {
       prepared: () => keeper.current.prepared,
       markPrepared: () => keeper.commit(keeper.state, { prepared: true }),
       tree: this.tree,
+      cgroup,
       log: deps.log,
     };
     this.hooks = serviceHooks(ctx, deps);

@@ -12,7 +12,7 @@ import type { HookContext, LaunchPlan, ServiceHook } from './hook.js';
  * present when the host has cgroups.
  */
 export function cgroupHook(ctx: HookContext, cgroups: Cgroups): ServiceHook {
-  const cg = cgroups.handle(ctx.coordinate);
+  const cg = ctx.cgroup ?? cgroups.handle(ctx.coordinate);
   const { memoryMB, cpu, pids } = ctx.spec.resources ?? {};
   /** Made, with its limits, in this daemon's life: a policy restart then only checks it is still there. */
   let made = false;

@@ -1,3 +1,4 @@
+import type { ServiceCgroup } from '../../cgroups/index.js';
 import type { ExitInfo, ExitStatus } from '../../contract/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { ServicePaths } from '../coordinate.js';
@@ -52,6 +53,8 @@ export interface HookContext {
   markPrepared(): void;
   /** Everything the service's processes are: its cgroup, else its process group. */
   readonly tree: ServiceTree;
+  /** The service's cgroup, where the host has cgroups (it may not exist yet: the cgroup hook makes it). */
+  readonly cgroup: ServiceCgroup | undefined;
   readonly log: Logger;
 }
 
