@@ -72,17 +72,23 @@ export class Cgroups {
   /** Make (or find again) a service's cgroup and set its limits. Idempotent. */
   async create(name: string, limits: ResourceLimits): Promise<ServiceCgroup> {
     const dirs = this.dirs(name);
-    for (const dir of new Set(Object.values(dirs).filter((d): d is string => typeof d === 'string'))) {
-      try {
-        await mkdir(dir);
-      } catch (err) {
-        if (errnoOf(err) !== 'EEXIST') throw err;
-      }
-      // a name like "tasks" or "memory.max" would meet a control file, not a directory
-      if (!(await lstat(dir)).isDirectory()) throw new NodeeError('INTERNAL', `cgroup name ${name} is a control file`);
-    }
+    let fresh = true;
+    await Promise.all(
+      [...new Set(Object.values(dirs).filter((d): d is string => typeof d === 'string'))].map(async (dir) => {
+        try {
+          await mkdir(dir);
+          return;
+        } catch (err) {
+          if (errnoOf(err) !== 'EEXIST') throw err;
+        }
+        fresh = false;
+        // a name like "tasks" or "memory.max" would meet a control file, not a directory
+        if (!(await lstat(dir)).isDirectory()) throw new NodeeError('INTERNAL', `cgroup name ${name} is a control file`);
+      }),
+    );
     const cg = new ServiceCgroup(name, dirs);
-    await cg.setLimits(limits);
+    // a cgroup just made is unlimited: only the limits the spec sets need writing
+    await cg.setLimits(limits, { fresh });
     return cg;
   }
 

@@ -185,26 +185,35 @@ export class ServiceCgroup {
     return n ?? 0;
   }
 
-  /** Set all three limits; an absent one is lifted (the contract: absent means not limited). */
-  async setLimits(l: ResourceLimits): Promise<void> {
+  /**
+   * Set all three limits; an absent one is lifted (the contract: absent means not limited).
+   * `fresh`: the cgroup was just made, so it is unlimited already and only set limits are written.
+   */
+  async setLimits(l: ResourceLimits, o: { fresh?: boolean } = {}): Promise<void> {
     const d = this.dirs;
     const mem = l.memoryMB === undefined ? undefined : String(Math.floor(l.memoryMB * 1024 * 1024));
     // at least 1 ms per period: the kernel refuses a smaller quota
     const quota = l.cpu === undefined ? undefined : String(Math.max(1000, Math.round(l.cpu * PERIOD_US)));
     const pids = l.pids === undefined ? undefined : String(Math.floor(l.pids));
-    if (d.v2) {
-      await put(path.join(d.memory, 'memory.max'), mem ?? 'max');
-      // a memory limit that swap can get around is not one
-      await put(path.join(d.memory, 'memory.swap.max'), mem === undefined ? 'max' : '0', true);
-      // an OOM kill ends the whole service, not one process of it (systemd's OOMPolicy=stop)
-      await put(path.join(d.memory, 'memory.oom.group'), '1', true);
-      await put(path.join(d.cpu, 'cpu.max'), `${quota ?? 'max'} ${PERIOD_US}`);
-      await put(path.join(d.pids, 'pids.max'), pids ?? 'max');
-    } else {
-      await put(path.join(d.memory, 'memory.limit_in_bytes'), mem ?? '-1');
-      await put(path.join(d.cpu, 'cpu.cfs_period_us'), String(PERIOD_US));
-      await put(path.join(d.cpu, 'cpu.cfs_quota_us'), quota ?? '-1');
-      await put(path.join(d.pids, 'pids.max'), pids ?? 'max');
+    const writes: Array<[string, string | undefined, string, boolean?]> = d.v2
+      ? [
+          [path.join(d.memory, 'memory.max'), mem, 'max'],
+          // a memory limit that swap can get around is not one
+          [path.join(d.memory, 'memory.swap.max'), mem === undefined ? undefined : '0', 'max', true],
+          // an OOM kill ends the whole service, not one process of it (systemd's OOMPolicy=stop)
+          [path.join(d.memory, 'memory.oom.group'), '1', '1', true],
+          [path.join(d.cpu, 'cpu.max'), quota === undefined ? undefined : `${quota} ${PERIOD_US}`, `max ${PERIOD_US}`],
+          [path.join(d.pids, 'pids.max'), pids, 'max'],
+        ]
+      : [
+          [path.join(d.memory, 'memory.limit_in_bytes'), mem, '-1'],
+          [path.join(d.cpu, 'cpu.cfs_period_us'), quota === undefined ? undefined : String(PERIOD_US), String(PERIOD_US)],
+          [path.join(d.cpu, 'cpu.cfs_quota_us'), quota, '-1'],
+          [path.join(d.pids, 'pids.max'), pids, 'max'],
+        ];
+    for (const [file, value, lifted, optional] of writes) {
+      if (value !== undefined) await put(file, value, optional);
+      else if (!o.fresh) await put(file, lifted, optional);
     }
   }
 
