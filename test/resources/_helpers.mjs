@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { HIERARCHIES, cgroupParentFor, removeCgroupTree } from '../helpers/cgroups.mjs';
 import { waitFor } from '../helpers/tmp.mjs';
-import { alive } from '../services/helpers.mjs';
+import { alive, livePidsWhere } from '../services/helpers.mjs';
 import { E2E_ART } from '../services/e2e-helpers.mjs';
 import { daemonWithScripts, ensureUser } from '../security/_users.mjs';
 
@@ -208,15 +208,10 @@ export function ignores(pid, signal) {
 
 /** Live processes whose parent is `ppid`. */
 export function childrenOf(ppid) {
-  const out = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid && alive(Number(name))) out.push(Number(name));
-    } catch {}
-  }
-  return out;
+  return livePidsWhere((pid) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ppid;
+  });
 }
 
 /** Session id of a live process (field 6 of /proc/<pid>/stat). */

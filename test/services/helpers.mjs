@@ -86,17 +86,21 @@ export function alive(pid) {
   return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
 }
 
-/** Live (non-zombie) pids whose environment names this runtime dir. */
-export function marked(runtimeDir) {
+/** Live (non-zombie) pids for which `test(pid)` holds; a process gone while looking is skipped. */
+export function livePidsWhere(test) {
   const out = [];
   for (const name of readdirSyncSafe('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      const env = readFileSync(`/proc/${name}/environ`, 'latin1');
-      if (env.split('\0').includes(`NODEE_RUNTIME_DIR=${runtimeDir}`) && alive(Number(name))) out.push(Number(name));
+      if (test(Number(name)) && alive(Number(name))) out.push(Number(name));
     } catch {}
   }
   return out;
+}
+
+/** Live (non-zombie) pids whose environment names this runtime dir. */
+export function marked(runtimeDir) {
+  return livePidsWhere((pid) => readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`NODEE_RUNTIME_DIR=${runtimeDir}`));
 }
 
 import { readdirSync } from 'node:fs';
