@@ -9,6 +9,7 @@ export interface ProbeTarget {
   ports: Record<string, number>;
   cwd: string;
   env: Record<string, string>;
+  /** The service user's ids, both or neither (the check runs as root without them). */
   uid?: number;
   gid?: number;
   /** Turns an exec check's argv into what is spawned (found on PATH, in the artifact...), like `command`. */
@@ -124,6 +125,8 @@ function tcpProbe(port: number, timeoutMs: number, signal: AbortSignal | undefin
 }
 
 function execProbe(argv0: string[], target: ProbeTarget, timeoutMs: number, signal: AbortSignal | undefined): Promise<ProbeResult> {
+  // a uid without a gid would run the check as the user but in root's group
+  if ((target.uid === undefined) !== (target.gid === undefined)) return Promise.resolve(fail('exec: uid and gid must be given together'));
   const argv = target.resolveArgv ? target.resolveArgv(argv0) : argv0;
   return race(timeoutMs, signal, (settle) => {
     // detached: its own process group, so the timeout kills whatever the check forked too

@@ -131,4 +131,6 @@ test('exec: runs as the target\'s uid and gid', async (t) => {
   const r = await probe(check({ exec: ['sh', '-c', 'echo "$(id -u) $(id -g) $(id -G)"'] }), target({}, { cwd: dir, uid: u.uid, gid: u.gid }));
   // id -G: the primary group only, root's supplementary groups dropped
   t.deepEqual(r, { ok: true, output: `exit 0: ${u.uid} ${u.gid} ${u.gid}` });
+  // a uid alone would leave the check in root's group: refused
+  t.deepEqual(await probe(check({ exec: ['true'] }), target({}, { cwd: dir, uid: u.uid })), { ok: false, output: 'exec: uid and gid must be given together' });
 });
