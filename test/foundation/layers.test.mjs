@@ -21,6 +21,7 @@ const MAY_IMPORT = {
   api: ['lib', 'config', 'contract', 'services'],
   daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'cgroups'],
   cli: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'daemon'],
+  health: ['lib', 'contract'],
 };
 /** Top-level files of src/ and the folders they may import. */
 const FILES_MAY_IMPORT = { 'cli.ts': ['cli'] };
