@@ -38,7 +38,6 @@ export const ERROR_CODES = {
   PURGE_FAILED: 500,
   PREPARE_FAILED: 409,
   SPAWN_FAILED: 500,
-  NOTIFY_FAILED: 500,
   // start-up (not HTTP: the daemon exits non-zero)
   CONFIG_INVALID: 1,
   PREFIX_IN_USE: 1,

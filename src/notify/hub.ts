@@ -82,17 +82,17 @@ export class NotifyHub extends EventEmitter {
 
   /**
    * Makes `<dir>/notify.sock` for `key`, replacing the key's earlier socket. Throws
-   * NOTIFY_FAILED when the directory is not safe (see secureDir) or the bind fails.
+   * INTERNAL (NOTIFY_FAILED once #10 wires the hub into starts) when the directory is not safe (see secureDir) or the bind fails.
    */
   async open(key: string, access: NotifyAccess): Promise<{ socketPath: string }> {
-    if (this.closed) throw new NodeeError('NOTIFY_FAILED', 'the notify hub is closed');
-    if (access.uid !== undefined && access.gid === undefined) throw new NodeeError('NOTIFY_FAILED', 'a notify socket for a uid needs its gid');
+    if (this.closed) throw new NodeeError('INTERNAL', 'the notify hub is closed');
+    if (access.uid !== undefined && access.gid === undefined) throw new NodeeError('INTERNAL', 'a notify socket for a uid needs its gid');
     await this.close(key);
     const dir = path.resolve(access.dir);
     const socketPath = path.join(dir, SOCKET_NAME);
-    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) throw new NodeeError('NOTIFY_FAILED', `notify socket path too long for AF_UNIX: ${socketPath}`);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) throw new NodeeError('INTERNAL', `notify socket path too long for AF_UNIX: ${socketPath}`);
     await secureDir(dir, access.gid).catch((err) => {
-      throw err instanceof NodeeError ? err : new NodeeError('NOTIFY_FAILED', `notify directory ${dir}: ${messageOf(err)}`, { cause: err });
+      throw err instanceof NodeeError ? err : new NodeeError('INTERNAL', `notify directory ${dir}: ${messageOf(err)}`, { cause: err });
     });
     const entry: Entry = {
       id: ++this.seq,
@@ -113,7 +113,7 @@ export class NotifyHub extends EventEmitter {
         const current = this.entries.get(key) === entry;
         if (err instanceof RelayExitedError && current && attempt < 3) continue;
         if (current) this.forget(key);
-        throw err instanceof NodeeError ? err : new NodeeError('NOTIFY_FAILED', `notify socket ${socketPath}: ${messageOf(err)}`, { cause: err });
+        throw err instanceof NodeeError ? err : new NodeeError('INTERNAL', `notify socket ${socketPath}: ${messageOf(err)}`, { cause: err });
       }
     }
   }
@@ -225,7 +225,7 @@ export class NotifyHub extends EventEmitter {
         if (err instanceof RelayExitedError) return; // its exit handler schedules the next try
         if (this.entries.get(key) !== entry) continue;
         this.forget(key);
-        const lost = new NodeeError('NOTIFY_FAILED', `notify socket ${entry.socketPath}: ${messageOf(err)}`, { cause: err });
+        const lost = new NodeeError('INTERNAL', `notify socket ${entry.socketPath}: ${messageOf(err)}`, { cause: err });
         this.log.error({ key, err: lost.message }, 'notify socket lost after a relay restart');
         this.emit('lost', key, lost);
       }
@@ -261,5 +261,5 @@ async function secureDir(dir: string, gid: number | undefined): Promise<void> {
 }
 
 function fail(message: string): never {
-  throw new NodeeError('NOTIFY_FAILED', `unsafe notify directory: ${message}`);
+  throw new NodeeError('INTERNAL', `unsafe notify directory: ${message}`);
 }
