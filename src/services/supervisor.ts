@@ -92,7 +92,6 @@ export class Supervisor {
     }).adopted;
     this.events.on('service', (e) => {
       if (e.from !== e.to) this.log.debug({ coordinate: e.coordinate, from: e.from, to: e.to }, 'service state');
-      if (e.from === null || e.to === null) this.order = undefined;
     });
   }
 
@@ -108,7 +107,7 @@ export class Supervisor {
     let adopted = 0;
     for (const record of records) {
       const runner = this.newRunner(record);
-      this.runners.set(runner.coordinate, runner);
+      this.track(runner);
       if (await runner.resume()) adopted++;
     }
     this.adopted.inc(adopted);
@@ -198,7 +197,7 @@ export class Supervisor {
       runner = this.newRunner(record);
       // validated, ports taken, the record on disk before any process exists: a 201 is never for a service a restart forgets
       await runner.create();
-      this.runners.set(coordinate, runner);
+      this.track(runner);
       this.creating.delete(coordinate);
       const service = await runner.start();
       this.log.info({ coordinate, artifact: spec.artifact, pid: service.pid }, 'service created');
@@ -206,7 +205,7 @@ export class Supervisor {
     } catch (err) {
       // a service whose first start cannot even be prepared is not created: the client retries the POST
       if (runner) {
-        if (this.runners.get(coordinate) === runner) this.runners.delete(coordinate);
+        if (this.runners.get(coordinate) === runner) this.untrack(coordinate);
         await runner.remove(async () => undefined, () => undefined).catch(() => undefined);
       }
       if (freshDir) await removeFreshDir(paths, this.o.prefix);
@@ -277,7 +276,7 @@ export class Supervisor {
         throw new NodeeError('PURGE_FAILED', `cannot delete the runtime dir of ${coordinate} (${errnoOf(err) ?? messageOf(err)}); the service is kept`, { cause: err });
       });
     };
-    await runner.remove(purge, () => this.runners.delete(coordinate));
+    await runner.remove(purge, () => this.untrack(coordinate));
     this.log.info({ coordinate, purge: o.purge }, 'service removed');
   }
 
@@ -366,6 +365,20 @@ export class Supervisor {
     const runner = this.runners.get(coordinate);
     if (!runner) throw new NodeeError('SERVICE_NOT_FOUND', `no service ${coordinate}`);
     return runner;
+  }
+
+  /**
+   * The map and the sorted listing change together: a listing built while a create awaited its
+   * first write (the ZooKeeper record is built on the create's own event) must not be kept.
+   */
+  private track(runner: ServiceRunner): void {
+    this.runners.set(runner.coordinate, runner);
+    this.order = undefined;
+  }
+
+  private untrack(coordinate: string): void {
+    this.runners.delete(coordinate);
+    this.order = undefined;
   }
 
   private newRunner(record: ServiceRecord): ServiceRunner {

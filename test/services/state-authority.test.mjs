@@ -68,3 +68,17 @@ test('the restart window survives a supervisor restart: a crash loop does not ge
   // a window forgotten at the restart would have allowed 3 more: 4 in all
   t.is(done.restarts, 3);
 });
+
+test('a listing built on a create\'s own event (as the ZooKeeper record is) does not hide the new service afterwards', async (t) => {
+  const { sup, prefix, artifacts } = await startSupervisor(t);
+  await scriptsArtifact(prefix, artifacts);
+  const seenDuring = [];
+  sup.events.on('service', (e) => {
+    if (e.from === null) seenDuring.push(sup.list().length);
+  });
+  await sup.create(spec('1.first.borud.fbu'));
+  await sup.create(spec('2.first.borud.fbu'));
+  t.deepEqual(seenDuring, [0, 1], 'the listener ran while each create was under way');
+  t.deepEqual(sup.list().map((s) => s.coordinate), ['1.first.borud.fbu', '2.first.borud.fbu']);
+  t.is(JSON.parse(sup.listJson()).services.length, 2);
+});
