@@ -3,7 +3,8 @@ import type { ServiceEvents } from './events.js';
 import type { RecordFile } from './record-store.js';
 import { changeProblem, type RecordPatch, type ServiceRecord } from './state.js';
 
-const NO_USAGE: Usage = { memoryBytes: null, cpuSeconds: null, pids: null };
+/** Usage where nothing is known: no cgroup, or no process. One object, so viewJson() knows it by identity. */
+export const NO_USAGE: Usage = Object.freeze({ memoryBytes: null, cpuSeconds: null, pids: null });
 
 /**
  * The one place a service's record changes. commit() checks the transition and every field

@@ -4,10 +4,11 @@ import type { Logger } from '../lib/log.js';
 import { isSameProcess, processStartTime } from '../lib/proc.js';
 import type { ServicePaths } from './coordinate.js';
 import type { ServiceEvents } from './events.js';
-import { serviceHooks, type HookContext, type HookDeps, type LaunchPlan, type ServiceHook } from './hooks/index.js';
+import { serviceHooks, type HookChain, type HookDeps } from './hooks/index.js';
 import { LiveProcess, UNKNOWN_EXIT } from './live-process.js';
 import { RestartPolicy, describe } from './policy.js';
-import { RecordKeeper } from './record-keeper.js';
+import { NO_USAGE, RecordKeeper } from './record-keeper.js';
+import { OpLine } from './op-line.js';
 import type { RecordFile } from './record-store.js';
 import { AT_REST, type ServiceRecord } from './state.js';
 import type { SoftwareNamespace } from './steps/isolation.js';
@@ -21,24 +22,22 @@ export interface RunnerDeps extends HookDeps {
   now?: () => number;
 }
 
-const NO_USAGE: Usage = { memoryBytes: null, cpuSeconds: null, pids: null };
-
 /**
  * One service's life: a small loop that runs the hooks' phases (hooks/hook.ts has the phase
  * contract) and the restart policy. Operator requests and policy restarts run one at a time
- * through `ops`; a process exit joins the same line, so no two of them ever interleave. Every
+ * through one OpLine; a process exit joins the same line, so no two of them ever interleave. Every
  * change of the record goes through the RecordKeeper, which checks, persists and announces it.
  */
 export class ServiceRunner {
   readonly coordinate: string;
   private readonly keeper: RecordKeeper;
-  private readonly hooks: ServiceHook[];
+  private readonly hooks: HookChain;
   private readonly tree: ServiceTree;
   private readonly policy: RestartPolicy;
   private live: LiveProcess | undefined;
-  private ops: Promise<unknown> = Promise.resolve();
-  private backoffTimer: NodeJS.Timeout | undefined;
-  private drainTimer: NodeJS.Timeout | undefined;
+  private readonly line = new OpLine();
+  /** The backoff before a policy restart, or the drain timeout: never both (a backoff has no process to drain). */
+  private timer: NodeJS.Timeout | undefined;
   /** Starts asked for and not yet begun: their reservation counts already (admission). */
   private startsPending = 0;
   /** Removed, or the daemon is exiting: events and timers no longer act on the service. */
@@ -61,22 +60,20 @@ export class ServiceRunner {
     const cgroup = deps.cgroups?.handle(this.coordinate);
     this.tree = cgroup ? new CgroupTree(cgroup) : new GroupTree(paths.runtimeDir);
     const keeper = this.keeper;
-    const ctx: HookContext = {
-      coordinate: this.coordinate,
-      spec: record.spec,
-      paths,
-      ports: () => keeper.current.ports,
-      prepared: () => keeper.current.prepared,
-      markPrepared: () => keeper.commit(keeper.state, { prepared: true }),
-      tree: this.tree,
-      cgroup,
-      log: deps.log,
-    };
-    this.hooks = serviceHooks(ctx, deps);
-  }
-
-  get runtimeDir(): string {
-    return this.paths.runtimeDir;
+    this.hooks = serviceHooks(
+      {
+        coordinate: this.coordinate,
+        spec: record.spec,
+        paths,
+        ports: () => keeper.current.ports,
+        prepared: () => keeper.current.prepared,
+        markPrepared: () => keeper.commit(keeper.state, { prepared: true }),
+        tree: this.tree,
+        cgroup,
+        log: deps.log,
+      },
+      deps,
+    );
   }
 
   get state(): ServiceState {
@@ -112,8 +109,7 @@ export class ServiceRunner {
 
   /** Reads what the service's cgroup accounts now and keeps it for view(); nulls without a cgroup or a process. */
   measure(): Usage {
-    if (!(this.tree instanceof CgroupTree) || this.keeper.current.pid === null) return NO_USAGE;
-    this.lastUsage = this.tree.cgroup.usage();
+    if (this.keeper.current.pid !== null) this.lastUsage = this.tree.usage();
     return this.usage;
   }
 
@@ -124,10 +120,8 @@ export class ServiceRunner {
    * (ports), then the first record, on disk before this resolves. remove() undoes it.
    */
   async create(): Promise<void> {
-    this.plan();
-    let ports: Record<string, number> = {};
-    for (const h of this.hooks) ports = { ...ports, ...(await h.create?.())?.ports };
-    this.keeper.created({ ports });
+    this.hooks.plan();
+    this.keeper.created(await this.hooks.create());
     await this.keeper.flush();
   }
 
@@ -135,7 +129,7 @@ export class ServiceRunner {
     this.startsPending++;
     return this.enqueue(async () => {
       this.startsPending--;
-      this.clearTimers();
+      this.cancelTimer();
       // a start during a drain lets the old process finish stopping, then starts afresh
       if (this.keeper.state === 'draining') await this.halt();
       this.keeper.commit(this.keeper.state, { desired: 'running' });
@@ -170,7 +164,7 @@ export class ServiceRunner {
       this.keeper.commit('draining');
       const { signal, timeoutSeconds } = this.keeper.current.spec.drain;
       if (signal) void this.tree.signal(signal as NodeJS.Signals).catch(() => undefined);
-      this.armDrainTimer(timeoutSeconds * 1000);
+      this.after(timeoutSeconds * 1000, () => this.stop());
     }
     // the answer is the drain as committed; the service may move on while the record is written
     const view = this.view();
@@ -189,9 +183,9 @@ export class ServiceRunner {
         throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.keeper.state}; stop it before removing it`);
       }
       await purge();
-      this.clearTimers();
+      this.cancelTimer();
       this.closed = true;
-      for (const h of this.hooks) await h.remove?.();
+      await this.hooks.remove();
       await this.keeper.delete();
       this.keeper.removed();
       forget();
@@ -219,7 +213,7 @@ export class ServiceRunner {
       this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
       if (r.state === 'starting') this.keeper.commit('running');
       // a drain goes on for a full drain window; a stop that was under way is finished
-      if (r.state === 'draining') this.armDrainTimer(r.spec.drain.timeoutSeconds * 1000);
+      if (r.state === 'draining') this.after(r.spec.drain.timeoutSeconds * 1000, () => this.stop());
       else if (r.state === 'stopping' || r.desired === 'stopped') void this.stop().catch(() => undefined);
       return true;
     }
@@ -261,20 +255,13 @@ export class ServiceRunner {
   /** The daemon is exiting: keep the process running, stop listening, keep the record. */
   async detach(): Promise<void> {
     this.closed = true;
-    this.clearTimers();
+    this.cancelTimer();
     this.live?.detach();
     // the daemon goes on exiting on a full disk: the record keeps what was last written
     await this.keeper.flush().catch((err: unknown) => this.deps.log.error({ err, coordinate: this.coordinate }, 'service state not saved at exit'));
   }
 
   // ---- the life cycle ------------------------------------------------------------------
-
-  /** The validate phase: a fresh plan for a start (`again`: a policy restart), or the create's check. */
-  private plan(again = false): LaunchPlan {
-    const plan: LaunchPlan = { softwareDir: '', user: undefined, env: {}, argv: [], enter: [], again };
-    for (const h of this.hooks) h.validate?.(plan);
-    return plan;
-  }
 
   /** An operator's start: the policy's window starts afresh, and a failed launch is final. */
   private async launchFresh(): Promise<void> {
@@ -288,12 +275,12 @@ export class ServiceRunner {
   private async launch(again = false): Promise<void> {
     if (this.live || this.closed) return;
     this.keeper.commit('starting', { pid: null, startTime: null });
-    const plan = this.plan(again);
-    for (const h of this.hooks) await h.prestart?.(plan);
+    const plan = this.hooks.plan(again);
+    await this.hooks.prestart(plan);
     const spawned = await spawnService({
       argv: plan.argv,
       env: plan.env,
-      cwd: this.runtimeDir,
+      cwd: this.paths.runtimeDir,
       logDir: this.paths.logDir,
       user: plan.user,
       namespace: this.deps.namespace,
@@ -310,7 +297,7 @@ export class ServiceRunner {
 
   /** A policy restart (no operator waiting): a failed start counts as another exit. */
   private relaunch(): Promise<unknown> {
-    return this.serial(async () => {
+    return this.line.run(async () => {
       if (this.keeper.current.desired !== 'running' || this.live || this.closed) return;
       try {
         // after a daemon restart (resume) nothing was made in this daemon's life yet
@@ -326,9 +313,9 @@ export class ServiceRunner {
   private attach(live: LiveProcess): void {
     this.live = live;
     this.tree.track(live.pid);
-    for (const h of this.hooks) h.poststart?.(live);
+    this.hooks.poststart(live);
     void live.exited.then((exit) =>
-      this.serial(async () => {
+      this.line.run(async () => {
         if (this.live !== live || this.closed) return;
         try {
           await this.onExit(exit);
@@ -351,7 +338,7 @@ export class ServiceRunner {
       return;
     }
     if (state === 'draining') {
-      this.clearTimers();
+      this.cancelTimer();
       this.keeper.commit('draining', gone);
       // the stop ends whatever the leader left in its tree
       void this.stop().catch(() => undefined);
@@ -359,7 +346,7 @@ export class ServiceRunner {
     }
     // whatever the leader forked goes with it: a crashed service leaves no workers behind
     await this.tree.endLeftovers();
-    for (const h of this.hooks) Object.assign(lastExit, await h.exited?.(exit));
+    Object.assign(lastExit, await this.hooks.exited(exit));
     if (lastExit.oom) {
       // the kernel killed it (or, on cgroup v1, one of its processes and we the rest): say so plainly
       Object.assign(lastExit, { code: null, signal: 'SIGKILL' });
@@ -385,21 +372,18 @@ export class ServiceRunner {
       void this.relaunch();
       return;
     }
-    this.backoffTimer = setTimeout(() => {
-      this.backoffTimer = undefined;
-      void this.relaunch();
-    }, decision.delayMs);
+    this.after(decision.delayMs, () => this.relaunch());
   }
 
   /** Stops whatever runs (the stop phase), waits for the whole tree, ends at stopped. Safe to repeat. */
   private async halt(): Promise<void> {
-    this.clearTimers();
+    this.cancelTimer();
     this.keeper.commit(this.keeper.state, { desired: 'stopped' });
     const live = this.live;
     if (live && this.keeper.state !== 'stopping') this.keeper.commit('stopping');
     const { signal, timeoutSeconds } = this.keeper.current.spec.stop;
     const req = { live, signal: signal as NodeJS.Signals, timeoutMs: timeoutSeconds * 1000 };
-    for (const h of this.hooks) await h.stop?.(req);
+    await this.hooks.stop(req);
     if (live) {
       const exit = await live.exited;
       if (this.live === live) await this.onExit(exit);
@@ -409,20 +393,13 @@ export class ServiceRunner {
 
   // ---- helpers ---------------------------------------------------------------------------
 
-  /** Runs `op` after every operation before it; the line goes on after a failure. */
-  private serial<T>(op: () => Promise<T>): Promise<T> {
-    const next = this.ops.then(op);
-    this.ops = next.catch(() => undefined);
-    return next;
-  }
-
   /**
    * Operator requests answer once the record is on disk: a 2xx survives a kill -9 right
    * after it, and a record that could not be written is the request's STATE_WRITE_FAILED.
    * The operation's own error, when it has one, is the one reported.
    */
   private enqueue(op: () => Promise<void>): Promise<Service> {
-    return this.serial(async () => {
+    return this.line.run(async () => {
       try {
         await op();
       } catch (err) {
@@ -434,18 +411,18 @@ export class ServiceRunner {
     });
   }
 
-  private armDrainTimer(ms: number): void {
-    clearTimeout(this.drainTimer);
-    this.drainTimer = setTimeout(() => {
-      this.drainTimer = undefined;
-      void this.stop().catch(() => undefined);
+  /** Runs `then` after `ms` unless cancelled first; a failure is the stop's or the start's own to report. */
+  private after(ms: number, then: () => Promise<unknown>): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void then().catch(() => undefined);
     }, ms);
   }
 
-  private clearTimers(): void {
-    clearTimeout(this.backoffTimer);
-    clearTimeout(this.drainTimer);
-    this.backoffTimer = this.drainTimer = undefined;
+  private cancelTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   private nowIso(): string {

@@ -1,6 +1,8 @@
 import treeKill from 'tree-kill';
 import type { ServiceCgroup } from '../cgroups/index.js';
+import type { Usage } from '../contract/index.js';
 import { processStartTime } from '../lib/proc.js';
+import { NO_USAGE } from './record-keeper.js';
 import { GroupWatch, findLeader, markedProcesses, signalGroup, signalProcess } from './process-table.js';
 
 const POLL_MS = 20;
@@ -31,6 +33,8 @@ export interface ServiceTree {
   endLeftovers(): Promise<void>;
   /** The service process after a daemon crash that left no pid on record. */
   findLeader(): Promise<number | undefined>;
+  /** What the service uses now; nulls where nothing accounts for it (no cgroup). */
+  usage(): Usage;
 }
 
 /** The process group + NODEE_RUNTIME_DIR tree: what nodee had before cgroups, and still the fallback. */
@@ -80,6 +84,10 @@ export class GroupTree implements ServiceTree {
   findLeader(): Promise<number | undefined> {
     return findLeader(this.runtimeDir);
   }
+
+  usage(): Usage {
+    return NO_USAGE;
+  }
 }
 
 /** The service's cgroup: nothing it starts can leave it, and cgroup.kill ends it in one write. */
@@ -99,6 +107,10 @@ export class CgroupTree implements ServiceTree {
 
   waitGone(leaderGone: () => boolean, deadline: number): Promise<boolean> {
     return waitUntil(() => leaderGone() && this.cgroup.pids().length === 0, deadline, POLL_MS);
+  }
+
+  usage(): Usage {
+    return this.cgroup.usage();
   }
 
   async endLeftovers(): Promise<void> {

@@ -4,7 +4,8 @@ import type { Config } from '../../config/index.js';
 import type { LogRotator } from '../log-rotator.js';
 import type { PortPool } from '../ports.js';
 import { cgroupHook } from './cgroup.js';
-import type { HookContext, ServiceHook } from './hook.js';
+import { HookChain } from './chain.js';
+import type { HookContext } from './hook.js';
 import { logsHook } from './logs.js';
 import { portsHook } from './ports.js';
 import { prepareHook } from './prepare.js';
@@ -13,6 +14,7 @@ import { stopHook } from './stop.js';
 import { validateHook } from './validate.js';
 
 export type { HookContext, LaunchPlan, ServiceHook, StopRequest } from './hook.js';
+export type { HookChain } from './chain.js';
 
 /** What the hooks need from the node, shared by every service. */
 export interface HookDeps {
@@ -30,8 +32,8 @@ export interface HookDeps {
  * a line here. Order matters for prestart: the runtime dir before the logs link inside it and
  * before files written into it; the cgroup last, so a start that fails earlier leaves none.
  */
-export function serviceHooks(ctx: HookContext, deps: HookDeps): ServiceHook[] {
-  return [
+export function serviceHooks(ctx: HookContext, deps: HookDeps): HookChain {
+  return new HookChain([
     validateHook(ctx, deps.artifacts),
     portsHook(ctx, deps.pool),
     runtimeDirHook(ctx),
@@ -40,5 +42,5 @@ export function serviceHooks(ctx: HookContext, deps: HookDeps): ServiceHook[] {
     // stop runs in this order too: every process ended (stop) before the cgroup is removed
     stopHook(ctx),
     ...(deps.cgroups ? [cgroupHook(ctx, deps.cgroups)] : []),
-  ];
+  ]);
 }
