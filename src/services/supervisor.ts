@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, promises as fs, realpathSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_TIMEOUTS, type FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
@@ -8,7 +8,7 @@ import { NodeeError, errnoOf, messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
-import { parseCoordinate, servicePathsOf, type ServicePaths } from './coordinate.js';
+import { parseCoordinate, servicePathsOf } from './coordinate.js';
 import { isRoot } from '../lib/proc.js';
 import { addUp, admit } from './admission.js';
 import { ServiceEvents } from './events.js';
@@ -17,16 +17,14 @@ import { readManifest, withDefaults } from './manifest.js';
 import { serviceMetrics } from './metrics.js';
 import { PortPool } from './ports.js';
 import { RecordDir } from './record-store.js';
-import { ServiceRunner } from './runner.js';
+import { ServiceRunner, type RunnerDeps } from './runner.js';
 import { parseSpec, type ParsedSpec } from './spec.js';
 import type { ServiceRecord } from './state.js';
-import { purgeRuntimeDir } from './steps/runtime-dir.js';
+import { purgeRuntimeDir, removeFreshDir } from './steps/runtime-dir.js';
+import { createBatch } from './batch.js';
 import { SoftwareNamespace } from './steps/isolation.js';
 import { UsageSampler } from './usage.js';
 
-/** Most services one POST may create, and how many of them are created at once. */
-const MAX_BATCH = 1000;
-const BATCH_WIDTH = 8;
 
 export interface SupervisorOptions {
   prefix: string;
@@ -70,6 +68,7 @@ export class Supervisor {
   private readonly adopted;
   private readonly log: Logger;
   private namespace: SoftwareNamespace | undefined;
+  private runnerDeps: RunnerDeps | undefined;
   private poller: NodeJS.Timeout | undefined;
   private nodeWrite: Promise<void> = Promise.resolve();
   private draining = false;
@@ -128,40 +127,8 @@ export class Supervisor {
    * time; after the first failure no new one is begun. The services created are kept (they
    * run) and returned with the failure, so the caller knows exactly what exists.
    */
-  async createMany(inputs: unknown): Promise<{ services: Service[]; failure?: NodeeError }> {
-    if (!Array.isArray(inputs) || inputs.length === 0 || inputs.length > MAX_BATCH) {
-      throw new NodeeError('BAD_REQUEST', `services: must be a list of 1 to ${MAX_BATCH} ServiceSpecs`);
-    }
-    const specs = inputs.map((input, i) => {
-      try {
-        return parseSpec(input);
-      } catch (err) {
-        throw new NodeeError('BAD_REQUEST', `services[${i}]: ${messageOf(err)}`);
-      }
-    });
-    const seen = new Set<string>();
-    for (const [i, s] of specs.entries()) {
-      if (seen.has(s.coordinate)) throw new NodeeError('BAD_REQUEST', `services[${i}]: coordinate ${s.coordinate} is given twice`);
-      seen.add(s.coordinate);
-    }
-    const created: (Service | undefined)[] = [];
-    let failure: NodeeError | undefined;
-    let next = 0;
-    const worker = async () => {
-      while (next < specs.length && !failure) {
-        const i = next++;
-        const spec = specs[i]!;
-        try {
-          created[i] = await this.createParsed(spec);
-        } catch (err) {
-          const e = err instanceof NodeeError ? err : new NodeeError('INTERNAL', messageOf(err));
-          failure ??= new NodeeError(e.code, `services[${i}] (${spec.coordinate}): ${e.message}`, { cause: err });
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCH_WIDTH, specs.length) }, worker));
-    const services = created.filter((s): s is Service => s !== undefined);
-    return failure ? { services, failure } : { services };
+  createMany(inputs: unknown): Promise<{ services: Service[]; failure?: NodeeError }> {
+    return createBatch(inputs, (spec) => this.createParsed(spec));
   }
 
   private async createParsed(parsed: ParsedSpec): Promise<Service> {
@@ -383,7 +350,8 @@ export class Supervisor {
 
   private newRunner(record: ServiceRecord): ServiceRunner {
     const coordinate = record.spec.coordinate;
-    return new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), {
+    // what every runner shares, made once (after init opened the namespace), not once per service
+    this.runnerDeps ??= {
       log: this.log,
       artifacts: this.o.artifacts,
       pool: this.pool,
@@ -393,7 +361,8 @@ export class Supervisor {
       cgroups: this.o.cgroups?.containment === 'none' ? undefined : this.o.cgroups,
       namespace: this.namespace,
       events: this.events,
-    });
+    };
+    return new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), this.runnerDeps);
   }
 
   /** Root services see the software tree read-only; a non-root daemon relies on mode bits. */
@@ -404,18 +373,5 @@ export class Supervisor {
     const ns = await SoftwareNamespace.open(realpathSync(softwareRoot), this.log);
     if (ns) this.log.info({ softwareRoot }, 'root services see the software tree read-only (mount namespace)');
     return ns;
-  }
-}
-
-/** Undoes a refused create: the dirs it made and the parents left empty, up to runtime/ and logs/. */
-async function removeFreshDir(paths: ServicePaths, prefix: string): Promise<void> {
-  await purgeRuntimeDir(paths).catch(() => undefined);
-  for (const [dir, root] of [
-    [paths.runtimeDir, path.join(prefix, 'runtime')],
-    [paths.logDir, path.join(prefix, 'logs')],
-  ] as const) {
-    for (let p = path.dirname(dir); p.startsWith(root + path.sep); p = path.dirname(p)) {
-      if (!(await fs.rmdir(p).then(() => true, () => false))) break;
-    }
   }
 }

@@ -46,3 +46,16 @@ export async function purgeRuntimeDir(paths: ServicePaths): Promise<void> {
   await removeTreeNoFollow(paths.runtimeDir);
   await fs.rm(paths.logDir, { recursive: true, force: true });
 }
+
+/** Undoes a refused create: the dirs it made and the parents left empty, up to runtime/ and logs/. */
+export async function removeFreshDir(paths: ServicePaths, prefix: string): Promise<void> {
+  await purgeRuntimeDir(paths).catch(() => undefined);
+  for (const [dir, root] of [
+    [paths.runtimeDir, path.join(prefix, 'runtime')],
+    [paths.logDir, path.join(prefix, 'logs')],
+  ] as const) {
+    for (let p = path.dirname(dir); p.startsWith(root + path.sep); p = path.dirname(p)) {
+      if (!(await fs.rmdir(p).then(() => true, () => false))) break;
+    }
+  }
+}
