@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { existsSync, lstatSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { lstat, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -92,17 +91,12 @@ export class Cgroups {
     return cg;
   }
 
-  /** A service cgroup's handle, whether or not it exists now (reads of a missing one answer nothing). */
+  /**
+   * A service cgroup's handle, whether or not it exists now (reads of a missing one answer
+   * nothing): what a service's tree and cgroup hook hold, and what re-adoption searches.
+   */
   handle(name: string): ServiceCgroup {
     return new ServiceCgroup(name, this.dirs(name));
-  }
-
-  /** A service cgroup that exists already: re-adoption after a daemon restart. */
-  open(name: string): ServiceCgroup | undefined {
-    const dirs = this.dirs(name);
-    const all = new Set(Object.values(dirs).filter((d): d is string => typeof d === 'string'));
-    for (const d of all) if (!existsSync(d) || !lstatSync(d).isDirectory()) return undefined;
-    return new ServiceCgroup(name, dirs);
   }
 
   private dirs(name: string): CgroupDirs {

@@ -59,7 +59,7 @@ test('detect: a parent that is not an absolute cgroup path gives none, and says 
     const warns = log.lines.filter((l) => l.level === 'warn');
     t.is(warns.length, 1);
     t.regex(warns[0].reason, /absolute cgroup path/);
-    t.throws(() => cgroups.open('x'), { message: /no cgroups on this host/ });
+    t.throws(() => cgroups.handle('x'), { message: /no cgroups on this host/ });
   }
 });
 
@@ -90,7 +90,7 @@ test('names are validated', async (t) => {
   await t.throwsAsync(cgroups.create('tasks', {}), { message: /control file/ });
 });
 
-test('a child entering before exec is in every hierarchy; usage reads; open() after a restart sees it', async (t) => {
+test('a child entering before exec is in every hierarchy; usage reads; a handle after a restart sees it', async (t) => {
   const { parent, cgroups } = await setUp(t);
   const cg = await cgroups.create('svc-a', {});
   t.is(cg.procsFiles.length, 6); // memory, cpu, cpuacct, pids, freezer, unified
@@ -106,8 +106,8 @@ test('a child entering before exec is in every hierarchy; usage reads; open() af
   t.is(await cg.oomKills(), 0);
 
   const again = await Cgroups.detect({ parent, instance: 'test', log: recorder() }); // "daemon restart"
-  t.is(again.open('svc-nope'), undefined);
-  const reopened = again.open('svc-a');
+  t.deepEqual(again.handle('svc-nope').pids(), [], 'a cgroup that is not there holds nothing');
+  const reopened = again.handle('svc-a');
   t.deepEqual(await reopened.pids(), [child.pid]);
   await reopened.kill();
   t.deepEqual(await child.exited, { code: null, signal: 'SIGKILL' });
