@@ -35,7 +35,7 @@ export const COMMANDS: Command[] = [
     name: 'service',
     summary: 'services on this node',
     usage: service.USAGE,
-    verbs: ['list', 'show', 'start', 'stop', 'restart', 'drain', 'remove', 'logs'],
+    verbs: ['list', 'show', 'start', 'stop', 'restart', 'drain', 'remove', 'logs', 'upgrade'],
     run: service.run,
   },
   { name: 'cluster', summary: 'every node, read from ZooKeeper', usage: cluster.USAGE, verbs: ['ls', 'watch'], run: cluster.run },

@@ -5,6 +5,7 @@ import { cpuText, exitText, memoryText, pidsText, resourcesText, specResources }
 import { UsageError, parseArgs, stringOption } from './args.js';
 import type { CliContext } from './context.js';
 import { table } from './table.js';
+import { UPGRADE_USAGE, upgrade } from './upgrade.js';
 
 export const USAGE = `usage: nodee service <verb> ...
   list
@@ -18,7 +19,7 @@ export const USAGE = `usage: nodee service <verb> ...
   remove COORDINATE [--purge]
   logs COORDINATE [--stream stdout|stderr|both] [--tail N] [-f]
                                          (-f follows both streams, each line marked stdout| or stderr|)
-`;
+${UPGRADE_USAGE}`;
 
 /** `nodee service …`: a thin client of /v1/services. */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
@@ -38,6 +39,8 @@ export async function run(args: string[], ctx: CliContext): Promise<number> {
       return remove(rest, ctx);
     case 'logs':
       return logs(rest, ctx);
+    case 'upgrade':
+      return upgrade(rest, ctx);
     default:
       throw new UsageError(verb ? `unknown service command "${verb}"` : 'missing service command');
   }
@@ -54,6 +57,7 @@ async function list(args: string[], ctx: CliContext): Promise<number> {
   const rows = services.map((s) => [
     s.coordinate,
     s.state,
+    readyCell(s),
     s.pid === null ? '-' : String(s.pid),
     String(s.restarts),
     ...usageCells(s),
@@ -62,7 +66,7 @@ async function list(args: string[], ctx: CliContext): Promise<number> {
       .map(([n, p]) => `${n}=${p}`)
       .join(',') || '-',
   ]);
-  ctx.out.write(table([['COORDINATE', 'STATE', 'PID', 'RESTARTS', 'MEM', 'CPU', 'PIDS', 'ARTIFACT', 'PORTS'], ...rows]));
+  ctx.out.write(table([['COORDINATE', 'STATE', 'READY', 'PID', 'RESTARTS', 'MEM', 'CPU', 'PIDS', 'ARTIFACT', 'PORTS'], ...rows]));
   return 0;
 }
 
@@ -79,7 +83,7 @@ async function start(args: string[], ctx: CliContext): Promise<number> {
     if (Array.isArray(many)) {
       const { services } = await ctx.api.request<{ services: Service[] }>('POST', '/v1/services', { services: many });
       if (ctx.json) ctx.out.write(`${JSON.stringify({ services }, null, 2)}\n`);
-      else ctx.out.write(table([['COORDINATE', 'STATE', 'PID', 'ARTIFACT'], ...services.map((s) => [s.coordinate, s.state, String(s.pid ?? '-'), s.artifact])]));
+      else ctx.out.write(table([['COORDINATE', 'STATE', 'READY', 'PID', 'ARTIFACT'], ...services.map((s) => [s.coordinate, s.state, String(s.pid ?? '-'), s.artifact])]));
       return 0;
     }
     service = await ctx.api.request<Service>('POST', '/v1/services', spec);
@@ -146,6 +150,9 @@ async function show(args: string[], ctx: CliContext): Promise<number> {
   const rows: [string, string][] = [
     ['coordinate', s.coordinate],
     ['state', s.state],
+    ['ready', readyCell(s)],
+    ...(s.statusText ? [['status', s.statusText] as [string, string]] : []),
+    ...(s.checks ?? []).map((c): [string, string] => [`check ${c.name}`, `${c.type} ${c.status}${c.output ? `: ${c.output}` : ''}`]),
     ['pid', s.pid === null ? '-' : String(s.pid)],
     ['artifact', s.artifact],
     ['started', s.startedAt ?? '-'],
@@ -217,6 +224,11 @@ function usageCells(s: Service): [string, string, string] {
   const u: Partial<Usage> = s.usage ?? {};
   const limits = specResources(s.spec);
   return [memoryText(u.memoryBytes ?? null, limits.memoryMB), cpuText(u.cpuSeconds ?? null), pidsText(u.pids ?? null, limits.pids)];
+}
+
+/** yes/no; "-" for a service of a nodee 0.1 daemon, which has no readiness. */
+function readyCell(s: Service): string {
+  return s.ready === undefined ? '-' : s.ready ? 'yes' : 'no';
 }
 
 function words(v: unknown): string[] {

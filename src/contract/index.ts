@@ -6,7 +6,7 @@
  */
 
 /** Every state a service can be in (contract: Service.state). */
-export const ALL_STATES = ['starting', 'running', 'backoff', 'stopping', 'draining', 'stopped', 'exited', 'failed'] as const;
+export const ALL_STATES = ['waiting', 'starting', 'running', 'backoff', 'stopping', 'draining', 'stopped', 'exited', 'failed'] as const;
 export type ServiceState = (typeof ALL_STATES)[number];
 
 /** How a process ended. */
@@ -21,6 +21,22 @@ export interface ExitInfo extends ExitStatus {
   at: string;
   /** The kernel's OOM killer ended it (the service went over `resources.memoryMB`). Absent in records of nodee 0.1. */
   oom?: boolean;
+  /**
+   * Why nodee ended it, when nodee did on its own: `liveness:<check>` (a liveness check failed
+   * its threshold) or `watchdog` (no WATCHDOG=1 in time). Absent for an exit of the service's own.
+   */
+  reason?: string;
+}
+
+/** One health check's last result (contract: Service.checks[]). */
+export interface CheckView {
+  name: string;
+  type: 'readiness' | 'liveness';
+  status: 'passing' | 'failing' | 'pending';
+  /** What the last probe said (an HTTP status, an error, an exec's output), at most 256 characters. */
+  output: string;
+  /** ISO-8601 time of the last result; null while pending. */
+  at: string | null;
 }
 
 /** ServiceSpec.resources: limits (memoryMB, cpu, pids) and reservations (all four). Absent: neither. */
@@ -62,6 +78,14 @@ export interface Service {
   runtimeDir: string;
   ports: Record<string, number>;
   usage: Usage;
+  /**
+   * Running and ready for work: every readiness check passing and, with `notify.ready`,
+   * READY=1 received. A service without either is ready when running.
+   */
+  ready: boolean;
+  /** The service's last STATUS= over NOTIFY_SOCKET; null when it sent none. */
+  statusText: string | null;
+  checks: CheckView[];
   spec: Record<string, unknown>;
 }
 
@@ -142,4 +166,6 @@ export interface NodeRecordService {
   ports: Record<string, number>;
   /** The spec's resources (absent in a nodee 0.1 record). */
   resources?: Resources;
+  /** Service.ready (absent in a record of nodee 0.1, whose services are ready when running). */
+  ready?: boolean;
 }

@@ -1,7 +1,8 @@
-import { count, INITIAL, type CheckState, type CheckStatus } from './check-state.js';
+import type { CheckView } from '../contract/index.js';
+import { count, INITIAL, type CheckState } from './check-state.js';
 import type { ProbeTarget } from './probes.js';
 import { HealthScheduler, type SchedulerOptions } from './scheduler.js';
-import type { Check, CheckType } from './schema.js';
+import type { Check } from './schema.js';
 
 /**
  * Health checks (contract: "Health checks, readiness, dependencies, upgrades"): the schema of
@@ -14,15 +15,8 @@ export { probe, OUTPUT_MAX, CAPTURE_MAX, type ProbeResult, type ProbeTarget } fr
 export { HealthScheduler, type SchedulerOptions, type OnResult } from './scheduler.js';
 export { count, INITIAL, type CheckState, type CheckStatus, type Counted } from './check-state.js';
 
-/** One check's last status as the API shows it (`Service.checks[]`). */
-export interface CheckStatusView {
-  name: string;
-  type: CheckType;
-  status: CheckStatus;
-  output: string;
-  /** ISO-8601 time of the last result, null while pending. */
-  at: string | null;
-}
+/** One check's last status as the API shows it (`Service.checks[]`): the contract's CheckView. */
+export type CheckStatusView = CheckView;
 
 export interface WatchHandlers {
   /** A check's status or output changed: all the service's checks, in spec order. */

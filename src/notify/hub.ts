@@ -31,6 +31,8 @@ export interface NotifyAccess {
 
 interface Entry {
   id: number;
+  /** The opener's own listener: a hub of 1,000 sockets calls one function per datagram, not 1,000. */
+  onMessage: ((message: NotifyMessage) => void) | undefined;
   socketPath: string;
   mode: number;
   uid: number;
@@ -82,20 +84,21 @@ export class NotifyHub extends EventEmitter {
 
   /**
    * Makes `<dir>/notify.sock` for `key`, replacing the key's earlier socket. Throws
-   * INTERNAL (NOTIFY_FAILED once #10 wires the hub into starts) when the directory is not safe (see secureDir) or the bind fails.
+   * NOTIFY_FAILED when the directory is not safe (see secureDir) or the bind fails.
    */
-  async open(key: string, access: NotifyAccess): Promise<{ socketPath: string }> {
+  async open(key: string, access: NotifyAccess, onMessage?: (message: NotifyMessage) => void): Promise<{ socketPath: string }> {
     if (this.closed) throw new NodeeError('INTERNAL', 'the notify hub is closed');
-    if (access.uid !== undefined && access.gid === undefined) throw new NodeeError('INTERNAL', 'a notify socket for a uid needs its gid');
+    if (access.uid !== undefined && access.gid === undefined) throw new NodeeError('NOTIFY_FAILED', 'a notify socket for a uid needs its gid');
     await this.close(key);
     const dir = path.resolve(access.dir);
     const socketPath = path.join(dir, SOCKET_NAME);
-    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) throw new NodeeError('INTERNAL', `notify socket path too long for AF_UNIX: ${socketPath}`);
+    if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH_BYTES) throw new NodeeError('NOTIFY_FAILED', `notify socket path too long for AF_UNIX: ${socketPath}`);
     await secureDir(dir, access.gid).catch((err) => {
-      throw err instanceof NodeeError ? err : new NodeeError('INTERNAL', `notify directory ${dir}: ${messageOf(err)}`, { cause: err });
+      throw err instanceof NodeeError ? err : new NodeeError('NOTIFY_FAILED', `notify directory ${dir}: ${messageOf(err)}`, { cause: err });
     });
     const entry: Entry = {
       id: ++this.seq,
+      onMessage,
       socketPath,
       mode: access.uid !== undefined ? 0o600 : access.gid !== undefined ? 0o660 : 0o600,
       uid: access.uid ?? 0,
@@ -113,7 +116,7 @@ export class NotifyHub extends EventEmitter {
         const current = this.entries.get(key) === entry;
         if (err instanceof RelayExitedError && current && attempt < 3) continue;
         if (current) this.forget(key);
-        throw err instanceof NodeeError ? err : new NodeeError('INTERNAL', `notify socket ${socketPath}: ${messageOf(err)}`, { cause: err });
+        throw err instanceof NodeeError ? err : new NodeeError('NOTIFY_FAILED', `notify socket ${socketPath}: ${messageOf(err)}`, { cause: err });
       }
     }
   }
@@ -189,7 +192,10 @@ export class NotifyHub extends EventEmitter {
     if (key === undefined) return;
     const parsed = parseNotify(payload);
     if ('refused' in parsed) this.emit('refused', key, parsed.refused, parsed.bytes);
-    else if (!isEmptyMessage(parsed.message)) this.emit('message', key, parsed.message);
+    else if (!isEmptyMessage(parsed.message)) {
+      this.entries.get(key)?.onMessage?.(parsed.message);
+      this.emit('message', key, parsed.message);
+    }
   }
 
   private onRelayExit(relay: Relay, code: number | null, signal: NodeJS.Signals | null): void {
@@ -225,7 +231,7 @@ export class NotifyHub extends EventEmitter {
         if (err instanceof RelayExitedError) return; // its exit handler schedules the next try
         if (this.entries.get(key) !== entry) continue;
         this.forget(key);
-        const lost = new NodeeError('INTERNAL', `notify socket ${entry.socketPath}: ${messageOf(err)}`, { cause: err });
+        const lost = new NodeeError('NOTIFY_FAILED', `notify socket ${entry.socketPath}: ${messageOf(err)}`, { cause: err });
         this.log.error({ key, err: lost.message }, 'notify socket lost after a relay restart');
         this.emit('lost', key, lost);
       }
@@ -261,5 +267,5 @@ async function secureDir(dir: string, gid: number | undefined): Promise<void> {
 }
 
 function fail(message: string): never {
-  throw new NodeeError('INTERNAL', `unsafe notify directory: ${message}`);
+  throw new NodeeError('NOTIFY_FAILED', `unsafe notify directory: ${message}`);
 }

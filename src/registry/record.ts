@@ -38,6 +38,7 @@ export const nodeRecordSchema = z.object({
       resources: z
         .object({ memoryMB: z.number().optional(), cpu: z.number().optional(), pids: z.number().optional(), diskMB: z.number().optional() })
         .optional(),
+      ready: z.boolean().optional(),
     }),
   ),
   // 0.2: optional, so cluster tooling still reads the record of a nodee 0.1 node
@@ -85,6 +86,7 @@ export function buildRecord(status: NodeStatus, artifacts: Artifact[], services:
       pid: s.pid,
       ports: { ...s.ports },
       resources: specResources(s.spec),
+      ready: s.ready,
     })),
     labels: { ...status.labels },
     resources: { capacity: contractFields(status.resources.capacity), reserved: contractFields(status.resources.reserved) },

@@ -11,10 +11,13 @@ export interface ServiceEvent {
   coordinate: string;
   from: ServiceState | null;
   to: ServiceState | null;
-  changed: readonly (keyof RecordPatch)[];
+  changed: readonly RecordChange[];
   /** The service after the change (before it, for a removal), env masked. */
   service: Service;
 }
+
+/** A field a commit changed: one the patch wrote, `ready` (derived, when it flipped) or `spec` (an upgrade). */
+export type RecordChange = keyof RecordPatch | 'ready' | 'spec';
 
 /** Node-wide events of the supervisor: `service` per committed change, `node` when the node drains or undrains. */
 interface SupervisorEvents {

@@ -17,6 +17,8 @@ export class LiveProcess {
   private settle!: (exit: ExitStatus) => void;
   /** Resolves once, with the exit (unknown for an adopted process). */
   readonly exited: Promise<ExitStatus>;
+  /** When this daemon began watching it (ms since the epoch): its spawn, or its adoption. Checks' grace counts from it. */
+  readonly since = Date.now();
 
   private constructor(
     readonly pid: number,

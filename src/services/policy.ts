@@ -22,9 +22,10 @@ export class RestartPolicy {
     private readonly now: () => number = Date.now,
   ) {}
 
-  decide(exit: ExitStatus, restartTimes: readonly number[]): Decision {
+  decide(exit: ExitStatus & { reason?: string }, restartTimes: readonly number[]): Decision {
     const { policy, backoffMs, maxBackoffMs, limit } = this.spec;
-    const clean = exit.code === 0 && exit.signal === null;
+    // ended by nodee as unhealthy (liveness, watchdog): a failure, however gracefully it exited
+    const clean = exit.code === 0 && exit.signal === null && exit.reason === undefined;
     if (policy === 'never') return { action: 'exited', reason: 'restart policy is never' };
     if (policy === 'on-failure' && clean) return { action: 'exited', reason: 'exited 0 and restart policy is on-failure' };
 
@@ -39,8 +40,9 @@ export class RestartPolicy {
   }
 }
 
-export function describe(exit: ExitStatus): string {
-  if (exit.signal) return `killed by ${exit.signal}`;
-  if (exit.code === null) return 'exited (status unknown)';
-  return `exited with code ${exit.code}`;
+export function describe(exit: ExitStatus & { reason?: string }): string {
+  const why = exit.reason ? ` (ended as unhealthy: ${exit.reason})` : '';
+  if (exit.signal) return `killed by ${exit.signal}${why}`;
+  if (exit.code === null) return `exited (status unknown)${why}`;
+  return `exited with code ${exit.code}${why}`;
 }

@@ -1,7 +1,8 @@
 import type { Resources, Service, ServiceState, Usage } from '../contract/index.js';
-import type { ServiceEvents } from './events.js';
+import type { RecordChange, ServiceEvents } from './events.js';
 import type { RecordFile } from './record-store.js';
-import { changeProblem, type RecordPatch, type ServiceRecord } from './state.js';
+import { AT_REST, changeProblem, readyOf, type RecordPatch, type ServiceRecord } from './state.js';
+import type { ServiceSpec } from './spec.js';
 
 /** Usage where nothing is known: no cgroup, or no process. One object, so viewJson() knows it by identity. */
 export const NO_USAGE: Usage = Object.freeze({ memoryBytes: null, cpuSeconds: null, pids: null });
@@ -23,6 +24,11 @@ export class RecordKeeper {
     private readonly events: ServiceEvents,
   ) {
     this.coordinate = record.spec.coordinate;
+    // a record of an earlier nodee has no health fields; `ready` is never trusted from disk
+    record.notified ??= false;
+    record.statusText ??= null;
+    record.checks ??= [];
+    record.ready = readyOf(record);
   }
 
   /** The record as it is now; read-only to everyone but commit(). */
@@ -54,10 +60,28 @@ export class RecordKeeper {
     const problem = changeProblem(this.record, to, patch);
     if (problem) throw new Error(`${this.coordinate}: ${problem}`);
     const from = this.record.state;
+    const wasReady = this.record.ready;
     Object.assign(this.record, patch, { state: to });
+    // derived here, on every commit, so no path can change what makes it without changing it
+    this.record.ready = readyOf(this.record);
     this.json = undefined;
     this.file.save(this.record);
-    this.emit(from, to, Object.keys(patch) as (keyof RecordPatch)[]);
+    const changed: RecordChange[] = Object.keys(patch) as (keyof RecordPatch)[];
+    if (this.record.ready !== wasReady) changed.push('ready');
+    this.emit(from, to, changed);
+  }
+
+  /**
+   * An upgrade or its rollback: the service runs another artifact from now on. Only at rest
+   * (the runner stopped it first), so no process ever runs under a spec it was not started with.
+   */
+  respec(spec: ServiceSpec): void {
+    if (!AT_REST.includes(this.record.state)) throw new Error(`${this.coordinate}: a ${this.record.state} service cannot change its spec`);
+    if (spec.coordinate !== this.coordinate) throw new Error(`${this.coordinate}: a spec of ${spec.coordinate}`);
+    this.record.spec = spec;
+    this.json = undefined;
+    this.file.save(this.record);
+    this.emit(this.record.state, this.record.state, ['spec']);
   }
 
   /** The record is gone from disk: the last event, with the service as it was. */
@@ -92,6 +116,9 @@ export class RecordKeeper {
       runtimeDir: this.runtimeDir,
       ports: r.ports,
       usage,
+      ready: r.ready,
+      statusText: r.statusText,
+      checks: r.checks,
       spec: spec as unknown as Record<string, unknown>,
     };
   }
@@ -105,7 +132,7 @@ export class RecordKeeper {
     return usage === NO_USAGE ? this.json : this.json.replace(NO_USAGE_JSON, `"usage":${JSON.stringify(usage)}`);
   }
 
-  private emit(from: ServiceState | null, to: ServiceState | null, changed: readonly (keyof RecordPatch)[]): void {
+  private emit(from: ServiceState | null, to: ServiceState | null, changed: readonly RecordChange[]): void {
     if (this.events.listenerCount('service') === 0) return;
     this.events.emit('service', { coordinate: this.coordinate, from, to, changed, service: this.view() });
   }

@@ -1,5 +1,7 @@
 import Router from '@koa/router';
+import { z } from 'zod';
 import { NodeeError } from '../lib/errors.js';
+import { describeIssues } from '../lib/issues.js';
 import { readLog } from './log-reader.js';
 import { logFile, type LogStream } from './steps/logs.js';
 import type { Supervisor } from './supervisor.js';
@@ -49,6 +51,11 @@ export function serviceRoutes(sup: Supervisor): Router {
     ctx.body = await sup.restart(ctx.params.coordinate!);
   });
 
+  router.post('/:coordinate/upgrade', async (ctx) => {
+    const body = (ctx.request as unknown as { body?: unknown }).body;
+    ctx.body = await sup.upgrade(ctx.params.coordinate!, parseUpgrade(body));
+  });
+
   router.post('/:coordinate/drain', async (ctx) => {
     const service = await sup.drain(ctx.params.coordinate!);
     ctx.status = 202;
@@ -78,6 +85,21 @@ export function serviceRoutes(sup: Supervisor): Router {
   });
 
   return router;
+}
+
+/** The body of POST /upgrade: `{"artifact": "g:a:v2", "timeoutSeconds": 60}`. */
+const upgradeSchema = z
+  .object({
+    artifact: z.string().min(1).max(1024),
+    // an upgrade holds its request open while it waits for ready: an hour is the most that is still a request
+    timeoutSeconds: z.number().positive().max(3600).default(60),
+  })
+  .strict();
+
+function parseUpgrade(body: unknown): { artifact: string; timeoutSeconds: number } {
+  const r = upgradeSchema.safeParse(body ?? {});
+  if (!r.success) throw new NodeeError('BAD_REQUEST', describeIssues(r.error.issues, { top: 'body' }).join('; '));
+  return r.data;
 }
 
 /** `{"services": [...]}` without a coordinate of its own: the batch form of POST /v1/services. */

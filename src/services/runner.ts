@@ -3,8 +3,9 @@ import type { ExitInfo, ExitStatus, Resources, Service, ServiceState, Usage } fr
 import type { Logger } from '../lib/log.js';
 import { isSameProcess, processStartTime } from '../lib/proc.js';
 import type { ServicePaths } from './coordinate.js';
-import type { ServiceEvents } from './events.js';
-import { serviceHooks, type HookChain, type HookDeps } from './hooks/index.js';
+import type { ServiceEvent, ServiceEvents } from './events.js';
+import type { ServiceSpec } from './spec.js';
+import { serviceHooks, type HookChain, type HookDeps, type LaunchPlan } from './hooks/index.js';
 import { LiveProcess, UNKNOWN_EXIT } from './live-process.js';
 import { RestartPolicy, describe } from './policy.js';
 import { NO_USAGE, RecordKeeper } from './record-keeper.js';
@@ -15,10 +16,17 @@ import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
 import { CgroupTree, GroupTree, type ServiceTree } from './tree.js';
 
+interface ReadyWait {
+  result: Promise<string | undefined>;
+  cancel(): void;
+}
+
 export interface RunnerDeps extends HookDeps {
   log: Logger;
   namespace: SoftwareNamespace | undefined;
   events: ServiceEvents;
+  /** Of the coordinates a spec `requires`, those not ready now (absent or not running or not ready). */
+  unready(requires: readonly string[]): string[];
   now?: () => number;
 }
 
@@ -45,6 +53,8 @@ export class ServiceRunner {
   private lastUsage: Usage = NO_USAGE;
   /** A process was spawned by this daemon: what its start made is known to be in place. */
   private startedHere = false;
+  /** Why nodee is ending the running process on its own (liveness, watchdog): the exit's `reason`. */
+  private ending: { live: LiveProcess; reason: string } | undefined;
 
   constructor(
     record: ServiceRecord,
@@ -63,7 +73,9 @@ export class ServiceRunner {
     this.hooks = serviceHooks(
       {
         coordinate: this.coordinate,
-        spec: record.spec,
+        get spec() {
+          return keeper.current.spec;
+        },
         paths,
         ports: () => keeper.current.ports,
         prepared: () => keeper.current.prepared,
@@ -71,6 +83,9 @@ export class ServiceRunner {
         tree: this.tree,
         cgroup,
         log: deps.log,
+        // the hooks report only while they watch a process (they stop at exit and stop)
+        health: (patch) => keeper.commit(keeper.state, patch),
+        unhealthy: (reason) => this.endUnhealthy(reason),
       },
       deps,
     );
@@ -80,12 +95,25 @@ export class ServiceRunner {
     return this.keeper.state;
   }
 
+  get spec(): ServiceSpec {
+    return this.keeper.current.spec;
+  }
+
   get artifact(): string {
     return this.keeper.current.spec.artifact;
   }
 
   get resources(): Resources {
     return this.keeper.resources;
+  }
+
+  get ready(): boolean {
+    return this.keeper.current.ready;
+  }
+
+  /** The coordinates this service waits for (spec `requires`). */
+  get requires(): readonly string[] {
+    return this.keeper.current.spec.requires;
   }
 
   /** Whether the service's reservation counts against the node's capacity (admission). */
@@ -151,6 +179,71 @@ export class ServiceRunner {
   }
 
   /**
+   * Stops the service, runs it on `spec` (another artifact; the same runtime dir and ports) and
+   * waits up to `timeoutMs` for it to be ready. If it does not start, or is not ready in time,
+   * it is stopped and put back on the spec it had, running again only if it ran before, and
+   * this throws UPGRADE_ROLLED_BACK saying why. The runtime dir is never touched by either.
+   */
+  async upgrade(spec: ServiceSpec, timeoutMs: number): Promise<Service> {
+    const before = this.keeper.current.spec;
+    const wasRunning = this.keeper.current.desired === 'running' && !AT_REST.includes(this.keeper.state);
+    let outcome: ReadyWait | undefined;
+    let why: string | undefined;
+    try {
+      await this.enqueue(async () => {
+        await this.halt();
+        this.keeper.respec(spec);
+        // watched from here: the old version's stop is not the new one's failure
+        outcome = this.untilReady(timeoutMs);
+        this.keeper.commit(this.keeper.state, { desired: 'running' });
+        await this.launchFresh();
+      });
+      why = await outcome!.result;
+    } catch (err) {
+      why = `did not start (${messageOf(err)})`;
+    } finally {
+      outcome?.cancel();
+    }
+    if (why === undefined) return this.view();
+    this.deps.log.warn({ coordinate: this.coordinate, artifact: spec.artifact, why }, `upgrade rolled back to ${before.artifact}`);
+    await this.enqueue(async () => {
+      await this.halt();
+      this.keeper.respec(before);
+      if (!wasRunning) return;
+      this.keeper.commit(this.keeper.state, { desired: 'running' });
+      await this.launchFresh();
+    });
+    throw new NodeeError('UPGRADE_ROLLED_BACK', `${spec.artifact} ${why}: ${this.coordinate} is back on ${before.artifact}`);
+  }
+
+  /** Resolves undefined once the service is ready, else why not: at rest, or not ready within `timeoutMs`. */
+  private untilReady(timeoutMs: number): ReadyWait {
+    let cancel = (): void => undefined;
+    const result = new Promise<string | undefined>((resolve) => {
+      const seconds = Math.round(timeoutMs / 100) / 10;
+      const timer = setTimeout(() => finish(`was not ready within ${seconds} s`), timeoutMs);
+      // at rest when this begins (the old version stopped): only a return to rest after a start is a failure
+      let started = false;
+      const onEvent = (e: ServiceEvent): void => {
+        if (e.coordinate !== this.coordinate) return;
+        if (e.to !== null && !AT_REST.includes(e.to)) started = true;
+        if (e.service.ready) finish(undefined);
+        else if (e.to === null || (started && AT_REST.includes(e.to))) finish(`${e.to ?? 'removed'} before it was ready${e.service.lastExit ? ` (${describe(e.service.lastExit)})` : ''}`);
+      };
+      const finish = (why: string | undefined): void => {
+        cancel();
+        resolve(why);
+      };
+      cancel = () => {
+        clearTimeout(timer);
+        this.deps.events.off('service', onEvent);
+      };
+      this.deps.events.on('service', onEvent);
+    });
+    return { result, cancel: () => cancel() };
+  }
+
+  /**
    * Draining, the drain signal sent, stopped at exit or at the timeout. Resolves once
    * `draining` (or the stop it turned into) is on disk, not when the drain ends.
    */
@@ -209,7 +302,7 @@ export class ServiceRunner {
     }
     if (r.pid !== null && r.startTime !== null && isSameProcess(r.pid, r.startTime)) {
       const live = LiveProcess.adopted(r.pid, r.startTime);
-      this.attach(live);
+      this.attach(live, this.adoptionPlan());
       this.deps.log.info({ coordinate: this.coordinate, pid: r.pid }, 'adopted a live service process');
       if (r.state === 'starting') this.keeper.commit('running');
       // a drain goes on for a full drain window; a stop that was under way is finished
@@ -230,6 +323,8 @@ export class ServiceRunner {
         else this.keeper.commit('stopped');
         break;
       case 'backoff':
+      case 'waiting':
+        // a waiting service waits again: the supervisor wakes it once what it requires is ready
         if (r.desired === 'running') void this.relaunch();
         else this.keeper.commit('stopped');
         break;
@@ -274,6 +369,12 @@ export class ServiceRunner {
 
   private async launch(again = false): Promise<void> {
     if (this.live || this.closed) return;
+    const unready = this.deps.unready(this.requires);
+    if (unready.length > 0) {
+      if (this.keeper.state !== 'waiting') this.deps.log.info({ coordinate: this.coordinate, waitingFor: unready }, 'waiting for required services to be ready');
+      this.keeper.commit('waiting', { pid: null, startTime: null });
+      return;
+    }
     this.keeper.commit('starting', { pid: null, startTime: null });
     const plan = this.hooks.plan(again);
     await this.hooks.prestart(plan);
@@ -290,7 +391,7 @@ export class ServiceRunner {
       spawned.child.unref();
       return;
     }
-    this.attach(LiveProcess.spawned(spawned));
+    this.attach(LiveProcess.spawned(spawned), plan);
     this.startedHere = true;
     this.keeper.commit('running', { pid: spawned.pid, startTime: spawned.startTime, startedAt: this.nowIso() });
   }
@@ -310,10 +411,46 @@ export class ServiceRunner {
     });
   }
 
-  private attach(live: LiveProcess): void {
+  /**
+   * A required service became ready: a waiting start goes ahead (or waits on, for the others).
+   * Runs on the service's line like a policy restart.
+   */
+  wake(): void {
+    if (this.keeper.state === 'waiting') void this.relaunch();
+  }
+
+  /**
+   * Ends the running process because a liveness check or the watchdog says it is unhealthy:
+   * the stop signal, the stop grace, then SIGKILL, as a stop would, but the exit is then
+   * handled as the service's own failure (the policy restarts it) with `lastExit.reason`.
+   */
+  private endUnhealthy(reason: string): void {
+    void this.line.run(async () => {
+      const live = this.live;
+      if (!live || this.closed || this.keeper.state !== 'running' || this.ending?.live === live) return;
+      this.ending = { live, reason };
+      this.deps.log.warn({ coordinate: this.coordinate, pid: live.pid, reason }, 'service unhealthy: ending it, the restart policy decides what next');
+      const { signal, timeoutSeconds } = this.keeper.current.spec.stop;
+      const gone = () => live.poll();
+      await this.tree.signal(signal as NodeJS.Signals);
+      if (!(await this.tree.waitGone(gone, Date.now() + timeoutSeconds * 1000))) await this.tree.kill(gone);
+    });
+  }
+
+  /** The plan an adopted process would have been started with (its user, env, software dir), if it can still be made. */
+  private adoptionPlan(): LaunchPlan | undefined {
+    try {
+      return this.hooks.plan(true);
+    } catch (err) {
+      this.deps.log.warn({ err, coordinate: this.coordinate }, 'adopted service: its start plan cannot be made again (checks and notify are off until its next start)');
+      return undefined;
+    }
+  }
+
+  private attach(live: LiveProcess, plan: LaunchPlan | undefined): void {
     this.live = live;
     this.tree.track(live.pid);
-    this.hooks.poststart(live);
+    this.hooks.poststart(live, plan);
     void live.exited.then((exit) =>
       this.line.run(async () => {
         if (this.live !== live || this.closed) return;
@@ -329,8 +466,11 @@ export class ServiceRunner {
 
   /** The process ended: during a stop (halt finishes it), a drain, or on its own. */
   private async onExit(exit: ExitStatus): Promise<void> {
+    const live = this.live;
     this.live = undefined;
     const lastExit: ExitInfo = { code: exit.code, signal: exit.signal, at: this.nowIso() };
+    if (live && this.ending?.live === live) lastExit.reason = this.ending.reason;
+    this.ending = undefined;
     const gone = { pid: null, startTime: null, lastExit };
     const state = this.keeper.state;
     if (state === 'stopping') {

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
 import { parseArtifactId } from '../artifacts/index.js';
+import { checksSchema } from '../health/index.js';
 import { NodeeError, messageOf } from '../lib/errors.js';
 import { describeIssues } from '../lib/issues.js';
 import { coordinateProblem } from './coordinate.js';
@@ -111,7 +112,30 @@ export const serviceSpecSchema = z
       })
       .strict()
       .default({}),
+    /** Readiness and liveness checks (docs/health.md). */
+    checks: checksSchema,
+    /** sd_notify over NOTIFY_SOCKET: READY=1 decides readiness, WATCHDOG=1 keeps it alive (docs/notify.md). */
+    notify: z
+      .object({
+        ready: z.boolean().default(false),
+        // systemd's WatchdogSec in ms; below 100 ms no scheduler keeps a promise, above a day it means nothing
+        watchdogMs: z.union([z.literal(0), z.number().int().min(100).max(86_400_000)]).default(0),
+      })
+      .strict()
+      .prefault({}),
+    /** Services of this node that must be ready before this one starts (state `waiting` meanwhile). */
+    requires: z
+      .array(
+        z.string().superRefine((c, ctx) => {
+          const problem = coordinateProblem(c);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+      )
+      .max(64)
+      .refine((r) => new Set(r).size === r.length, 'required coordinates must be unique')
+      .default([]),
   })
+  // no object-level refinements: the scheduler derives its job spec by omit() (a service requiring itself is a cycle, refused at create)
   .strict();
 
 export type ServiceSpecInput = z.input<typeof serviceSpecSchema>;

@@ -1,4 +1,4 @@
-import type { ExitInfo, ServiceState } from '../contract/index.js';
+import type { CheckView, ExitInfo, ServiceState } from '../contract/index.js';
 import type { ServiceSpec } from './spec.js';
 
 /** What `<prefix>/state/services/<coordinate>.json` holds: enough to re-adopt or restart. */
@@ -22,6 +22,14 @@ export interface ServiceRecord {
   /** `files` and `restore` are done once, before the first start. */
   prepared: boolean;
   createdAt: string;
+  /** READY=1 came over NOTIFY_SOCKET from the process now running (kept: a re-adopted service does not say it twice). */
+  notified: boolean;
+  /** The last STATUS= it sent. */
+  statusText: string | null;
+  /** Each check's last result, in spec order. */
+  checks: CheckView[];
+  /** Derived by the RecordKeeper on every commit (readyOf): never set by anyone else. */
+  ready: boolean;
 }
 
 /**
@@ -37,6 +45,19 @@ export interface RecordPatch {
   restartTimes?: number[];
   lastExit?: ExitInfo | null;
   prepared?: true;
+  notified?: boolean;
+  statusText?: string | null;
+  checks?: CheckView[];
+}
+
+/**
+ * Service.ready: running, READY=1 received when the spec asks for it, and every readiness
+ * check passing. A service with neither is ready as soon as it runs.
+ */
+export function readyOf(r: Readonly<ServiceRecord>): boolean {
+  if (r.state !== 'running' || r.pid === null) return false;
+  if (r.spec.notify.ready && !r.notified) return false;
+  return r.spec.checks.every((c) => c.type !== 'readiness' || r.checks.find((v) => v.name === c.name)?.status === 'passing');
 }
 
 /**
@@ -44,14 +65,16 @@ export interface RecordPatch {
  * code path can never silently overwrite a state (the PM2 failure mode).
  */
 const ALLOWED: Record<ServiceState, readonly ServiceState[]> = {
+  // waiting: a start held until every required service is ready (it has no process yet)
+  waiting: ['starting', 'stopped'],
   starting: ['running', 'backoff', 'exited', 'failed', 'stopped'],
-  running: ['starting', 'backoff', 'exited', 'failed', 'stopping', 'draining', 'stopped'],
-  backoff: ['starting', 'stopped'],
+  running: ['waiting', 'starting', 'backoff', 'exited', 'failed', 'stopping', 'draining', 'stopped'],
+  backoff: ['waiting', 'starting', 'stopped'],
   stopping: ['stopped'],
   draining: ['stopping', 'stopped'],
-  stopped: ['starting'],
-  exited: ['starting', 'stopped'],
-  failed: ['starting', 'stopped'],
+  stopped: ['waiting', 'starting'],
+  exited: ['waiting', 'starting', 'stopped'],
+  failed: ['waiting', 'starting', 'stopped'],
 };
 
 export function canTransition(from: ServiceState, to: ServiceState): boolean {
@@ -83,5 +106,6 @@ export function changeProblem(record: ServiceRecord, to: ServiceState, patch: Re
   if (patch.restartTimes !== undefined && !patch.restartTimes.every((t) => Number.isFinite(t))) return 'restart times must be numbers';
   if (patch.lastExit && pid !== null) return 'an exit is recorded only once the process is gone';
   if ('prepared' in patch && patch.prepared !== true) return 'a prepared runtime dir cannot become unprepared';
+  if (patch.notified && !WITH_PROCESS.includes(to)) return `a ${to} service cannot have said READY=1`;
   return undefined;
 }

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_TIMEOUTS, type FetchTimeouts } from '../artifacts/index.js';
+import { DEFAULT_TIMEOUTS, parseArtifactId, type FetchTimeouts } from '../artifacts/index.js';
 import type { Config } from '../config/index.js';
 import { ALL_STATES, type Containment, type NodeResources, type Resources, type Service, type ServiceState } from '../contract/index.js';
 import type { Cgroups } from '../cgroups/index.js';
@@ -24,6 +24,9 @@ import { purgeRuntimeDir, removeFreshDir } from './steps/runtime-dir.js';
 import { createBatch } from './batch.js';
 import { SoftwareNamespace } from './steps/isolation.js';
 import { UsageSampler } from './usage.js';
+import { HealthChecks } from '../health/index.js';
+import { NotifyHub } from '../notify/index.js';
+import { requiresProblem } from './requires.js';
 
 
 export interface SupervisorOptions {
@@ -65,6 +68,9 @@ export class Supervisor {
   private readonly pool: PortPool;
   private readonly rotator: LogRotator;
   private readonly usageSampler: UsageSampler;
+  /** One check scheduler and one notify relay for every service of the node. */
+  private readonly health: HealthChecks;
+  private readonly notify: NotifyHub;
   private readonly adopted;
   private readonly log: Logger;
   private namespace: SoftwareNamespace | undefined;
@@ -82,6 +88,8 @@ export class Supervisor {
     this.pool = new PortPool(o.ports);
     this.rotator = new LogRotator({ maxBytes: o.logs.maxBytes, keep: o.logs.keep, log: o.log });
     this.usageSampler = new UsageSampler(() => this.runners.values());
+    this.health = new HealthChecks({ onError: (err) => this.log.error({ err }, 'a health check result could not be handled') });
+    this.notify = new NotifyHub({ log: o.log.child({ component: 'notify' }) });
     this.adopted = serviceMetrics(o.metrics, this.events, {
       counts: () => this.counts(),
       usage: async () => {
@@ -91,6 +99,7 @@ export class Supervisor {
     }).adopted;
     this.events.on('service', (e) => {
       if (e.from !== e.to) this.log.debug({ coordinate: e.coordinate, from: e.from, to: e.to }, 'service state');
+      if (e.changed.includes('ready') && e.service.ready) this.wakeDependents(e.coordinate);
     });
   }
 
@@ -101,6 +110,8 @@ export class Supervisor {
   /** Loads the records, re-adopts live processes, restarts by policy those that died meanwhile. */
   async init(): Promise<void> {
     this.namespace = await this.openNamespace();
+    // root's, 0755: the notify sockets' directories go in it (never in a runtime dir a service user owns)
+    mkdirSync(path.join(this.o.prefix, 'run'), { recursive: true, mode: 0o755 });
     this.draining = (await this.nodeStore.read())?.draining ?? false;
     const records = await this.records.loadAll();
     let adopted = 0;
@@ -110,6 +121,8 @@ export class Supervisor {
       if (await runner.resume()) adopted++;
     }
     this.adopted.inc(adopted);
+    // a required service adopted (ready from its record) announced nothing: look once now
+    for (const r of this.runners.values()) r.wake();
     this.poller = setInterval(() => {
       for (const r of this.runners.values()) if (r.isAdopted) r.pollAdopted();
     }, this.o.adoptPollMs ?? 1000).unref();
@@ -128,15 +141,18 @@ export class Supervisor {
    * run) and returned with the failure, so the caller knows exactly what exists.
    */
   createMany(inputs: unknown): Promise<{ services: Service[]; failure?: NodeeError }> {
-    return createBatch(inputs, (spec) => this.createParsed(spec));
+    return createBatch(inputs, (spec, peers) => this.createParsed(spec, peers));
   }
 
-  private async createParsed(parsed: ParsedSpec): Promise<Service> {
+  /** `peers`: the other specs of the same batch, which a spec may require before they exist. */
+  private async createParsed(parsed: ParsedSpec, peers?: ReadonlyMap<string, readonly string[]>): Promise<Service> {
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no new service may start');
     const coordinate = parsed.coordinate;
     if (this.runners.has(coordinate) || this.creating.has(coordinate)) {
       throw new NodeeError('SERVICE_EXISTS', `service ${coordinate} already exists`);
     }
+    const problem = requiresProblem(coordinate, parsed.requires, (c) => this.runners.get(c)?.requires ?? peers?.get(c));
+    if (problem) throw new NodeeError('BAD_REQUEST', `requires: ${problem}`);
     // checked and reserved in one synchronous step: concurrent creates cannot both take the last room
     this.admit(coordinate, parsed.resources);
     this.creating.set(coordinate, parsed.resources);
@@ -160,6 +176,10 @@ export class Supervisor {
         ports: {},
         prepared: false,
         createdAt: new Date().toISOString(),
+        notified: false,
+        statusText: null,
+        checks: [],
+        ready: false,
       };
       runner = this.newRunner(record);
       // validated, ports taken, the record on disk before any process exists: a 201 is never for a service a restart forgets
@@ -180,6 +200,16 @@ export class Supervisor {
     } finally {
       this.creating.delete(coordinate);
     }
+  }
+
+  /** Wakes the waiting services that require `coordinate` (it just became ready). */
+  private wakeDependents(coordinate: string): void {
+    for (const r of this.runners.values()) if (r.state === 'waiting' && r.requires.includes(coordinate)) r.wake();
+  }
+
+  /** Of `requires`, the coordinates not ready now: unknown here, not running, or not ready. */
+  private unready(requires: readonly string[]): string[] {
+    return requires.filter((c) => this.runners.get(c)?.ready !== true);
   }
 
   /** Every service, with the usage last measured (see measure()). */
@@ -228,6 +258,19 @@ export class Supervisor {
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
     if (!runner.reserving) this.admit(coordinate, runner.resources);
     return runner.restart();
+  }
+
+  /**
+   * POST /upgrade: the same service (runtime dir, ports, everything else of its spec) on another
+   * installed artifact, rolled back if it is not ready within the timeout (runner.upgrade).
+   */
+  async upgrade(coordinate: string, o: { artifact: string; timeoutSeconds: number }): Promise<Service> {
+    const runner = this.runner(coordinate);
+    const artifact = parseArtifactId(o.artifact).id;
+    if (!this.o.artifacts.installedPath(artifact)) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${artifact} is not installed`);
+    if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
+    if (!runner.reserving) this.admit(coordinate, runner.resources);
+    return runner.upgrade({ ...runner.spec, artifact }, o.timeoutSeconds * 1000);
   }
 
   drain(coordinate: string): Promise<Service> {
@@ -315,8 +358,11 @@ export class Supervisor {
     this.events.removeAllListeners();
     if (this.poller) clearInterval(this.poller);
     this.rotator.close();
+    this.health.close();
     this.namespace?.close();
     await Promise.all([...this.runners.values()].map((r) => r.detach()));
+    // the services keep their NOTIFY_SOCKET path: the next daemon binds it again when it adopts them
+    await this.notify.close().catch((err: unknown) => this.log.warn({ err }, 'notify relay did not end cleanly'));
     await this.nodeWrite;
   }
 
@@ -361,6 +407,9 @@ export class Supervisor {
       cgroups: this.o.cgroups?.containment === 'none' ? undefined : this.o.cgroups,
       namespace: this.namespace,
       events: this.events,
+      health: this.health,
+      notify: { hub: this.notify, runDir: path.join(this.o.prefix, 'run') },
+      unready: (requires) => this.unready(requires),
     };
     return new ServiceRunner(record, servicePathsOf(this.o.prefix, coordinate), this.records.fileFor(coordinate), this.runnerDeps);
   }

@@ -15,7 +15,7 @@ const MAY_IMPORT = {
   config: ['lib'],
   cgroups: ['lib'],
   artifacts: ['lib', 'config', 'contract'],
-  services: ['lib', 'config', 'contract', 'artifacts', 'cgroups'],
+  services: ['lib', 'config', 'contract', 'artifacts', 'cgroups', 'health', 'notify'],
   registry: ['lib', 'config', 'contract'],
   notify: ['lib', 'contract'],
   api: ['lib', 'config', 'contract', 'services'],

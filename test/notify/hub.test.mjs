@@ -109,20 +109,20 @@ test('the directory is made root:gid 0750, a root service gets root:root 0700', 
   t.is((await stat(path.join(base, 'r'))).mode & 0o7777, 0o700);
 });
 
-test('unsafe directories are refused (INTERNAL until the hub is wired into starts): a link, a parent others can write, another user\'s dir', async (t) => {
+test('unsafe directories are refused (NOTIFY_FAILED): a link, a parent others can write, another user\'s dir', async (t) => {
   const { hub } = collectingHub(t);
   const base = await tempDir(t, 'nodee-nfy-');
   await mkdir(path.join(base, 'real'));
   await symlink(path.join(base, 'real'), path.join(base, 'link'));
-  await t.throwsAsync(hub.open('l', { dir: path.join(base, 'link') }), { code: 'INTERNAL', message: /not a directory owned by root/ });
-  await t.throwsAsync(hub.open('l2', { dir: path.join(base, 'link', 'inside') }), { code: 'INTERNAL', message: /not a directory owned by root/ });
+  await t.throwsAsync(hub.open('l', { dir: path.join(base, 'link') }), { code: 'NOTIFY_FAILED', message: /not a directory owned by root/ });
+  await t.throwsAsync(hub.open('l2', { dir: path.join(base, 'link', 'inside') }), { code: 'NOTIFY_FAILED', message: /not a directory owned by root/ });
   await mkdir(path.join(base, 'open'));
   await chmod(path.join(base, 'open'), 0o777);
-  await t.throwsAsync(hub.open('o', { dir: path.join(base, 'open', 'svc') }), { code: 'INTERNAL', message: /writable by others/ });
+  await t.throwsAsync(hub.open('o', { dir: path.join(base, 'open', 'svc') }), { code: 'NOTIFY_FAILED', message: /writable by others/ });
   await mkdir(path.join(base, 'theirs'));
   await run('chown', ['65534', path.join(base, 'theirs')]);
-  await t.throwsAsync(hub.open('t', { dir: path.join(base, 'theirs') }), { code: 'INTERNAL', message: /not a directory owned by root/ });
-  await t.throwsAsync(hub.open('long', { dir: path.join(base, 'x'.repeat(120)) }), { code: 'INTERNAL', message: /too long/ });
+  await t.throwsAsync(hub.open('t', { dir: path.join(base, 'theirs') }), { code: 'NOTIFY_FAILED', message: /not a directory owned by root/ });
+  await t.throwsAsync(hub.open('long', { dir: path.join(base, 'x'.repeat(120)) }), { code: 'NOTIFY_FAILED', message: /too long/ });
   // nothing was made through the link
   t.deepEqual(await readdir(path.join(base, 'real')), []);
 });
@@ -132,7 +132,7 @@ test('a file (not a socket) already at the socket path is refused, not removed',
   const dir = path.join(await tempDir(t, 'nodee-nfy-'), 'f');
   await mkdir(dir);
   await run('touch', [path.join(dir, 'notify.sock')]);
-  await t.throwsAsync(hub.open('f', { dir }), { code: 'INTERNAL', message: /not a socket/ });
+  await t.throwsAsync(hub.open('f', { dir }), { code: 'NOTIFY_FAILED', message: /not a socket/ });
   t.true((await lstat(path.join(dir, 'notify.sock'))).isFile());
 });
 

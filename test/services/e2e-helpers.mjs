@@ -26,9 +26,10 @@ export async function scriptsZip(t, extra = {}) {
 }
 
 /** Installs the scripts artifact into a running daemon through its API. */
-export async function installScripts(t, d, extra) {
+export async function installScripts(t, d, extra, version = '1.0.0') {
   const zip = await scriptsZip(t, extra);
-  const res = await d.api('PUT', `/v1/artifacts/${E2E_ART.split(':').join('/')}`, { url: `file://${zip}` });
+  const [group, name] = E2E_ART.split(':');
+  const res = await d.api('PUT', `/v1/artifacts/${group}/${name}/${version}`, { url: `file://${zip}` });
   if (res.status !== 201 && res.status !== 200) throw new Error(`install failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;
 }

@@ -48,7 +48,7 @@ test('every committed change is one typed event: created, started, stopped, remo
   t.true(steps.includes('stopping->stopped'));
   t.is(steps.at(-1), 'stopped->null', 'removal is the last event');
   const running = events.find((e) => e.to === 'running');
-  t.deepEqual([...running.changed].sort(), ['pid', 'startTime', 'startedAt'].sort());
+  t.deepEqual([...running.changed].sort(), ['pid', 'ready', 'startTime', 'startedAt'].sort());
   t.is(running.service.pid, s.pid, 'the event carries the service as committed');
   t.is(running.coordinate, '1.ev.borud.fbu');
   for (const e of events) t.is(typeof e.service.spec.env, 'object', 'env is in the event masked, like the API');

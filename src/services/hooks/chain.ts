@@ -27,8 +27,8 @@ export class HookChain {
     for (const h of this.hooks) await h.prestart?.(plan);
   }
 
-  poststart(live: LiveProcess): void {
-    for (const h of this.hooks) h.poststart?.(live);
+  poststart(live: LiveProcess, plan: LaunchPlan | undefined): void {
+    for (const h of this.hooks) h.poststart?.(live, plan);
   }
 
   /** The exited phase; resolves what the hooks add to the exit (`oom`). */

@@ -1,5 +1,5 @@
 import type { ServiceCgroup } from '../../cgroups/index.js';
-import type { ExitInfo, ExitStatus } from '../../contract/index.js';
+import type { CheckView, ExitInfo, ExitStatus } from '../../contract/index.js';
 import type { Logger } from '../../lib/log.js';
 import type { ServicePaths } from '../coordinate.js';
 import type { LiveProcess } from '../live-process.js';
@@ -20,7 +20,9 @@ import type { ServiceTree } from '../tree.js';
  *                      to repeat after a failure. Adds what it provides to the plan (a cgroup
  *                      to enter before exec). A throw fails the start; nothing is spawned.
  * - spawn              not a hook: the runner starts the process from the finished plan.
- * - `poststart(live)`  after the process exists (log rotation watches it).
+ * - `poststart(live, plan)` after the process exists (log rotation watches it, checks begin);
+ *                      for a process adopted after a daemon restart too, with the plan its
+ *                      start would have had (undefined when that cannot be made any more).
  * - `exited(exit)`     after the process ended on its own (not a requested stop), before the
  *                      restart policy decides; may add to what the exit was (`oom`).
  * - `stop(req)`        a requested stop, drain timeout or removal: ends every process of the
@@ -35,7 +37,7 @@ export interface ServiceHook {
   validate?(plan: LaunchPlan): void;
   create?(): Promise<{ ports?: Record<string, number> } | void>;
   prestart?(plan: LaunchPlan): Promise<void>;
-  poststart?(live: LiveProcess): void;
+  poststart?(live: LiveProcess, plan: LaunchPlan | undefined): void;
   exited?(exit: ExitStatus): Promise<Partial<ExitInfo> | void>;
   stop?(req: StopRequest): Promise<void>;
   remove?(): Promise<void>;
@@ -44,6 +46,7 @@ export interface ServiceHook {
 /** What every hook of one service may read; the runner owns it. */
 export interface HookContext {
   readonly coordinate: string;
+  /** The spec the service runs now: read it in a phase, never keep it (an upgrade replaces it while at rest). */
   readonly spec: ServiceSpec;
   readonly paths: ServicePaths;
   /** The named ports, fixed once `create` ran. */
@@ -56,6 +59,19 @@ export interface HookContext {
   /** The service's cgroup, where the host has cgroups (it may not exist yet: the cgroup hook makes it). */
   readonly cgroup: ServiceCgroup | undefined;
   readonly log: Logger;
+  /** What health hooks learnt of the running process: committed to the record (which derives `ready`). */
+  health(patch: HealthPatch): void;
+  /**
+   * The running process is unhealthy (`liveness:<name>`, `watchdog`): the runner ends it with the
+   * stop signal and grace, and the policy restarts it as after a failure, `lastExit.reason` set.
+   */
+  unhealthy(reason: string): void;
+}
+
+export interface HealthPatch {
+  notified?: boolean;
+  statusText?: string | null;
+  checks?: CheckView[];
 }
 
 /** What a start is built from: validate fills it, prestart hooks add to it, spawn uses it. */
