@@ -37,7 +37,7 @@ export const consolePage = `<!doctype html>
   <div id="notice" role="status"></div>
   <section>
     <h2>Services</h2>
-    <table><thead><tr><th>coordinate</th><th>artifact</th><th>state</th><th>pid</th><th>restarts</th><th title="in use/limit">memory</th><th>CPU</th><th title="running/limit">pids</th><th>ports</th><th>last&nbsp;exit</th><th>command</th><th></th></tr></thead>
+    <table><thead><tr><th>coordinate</th><th>artifact</th><th>state</th><th title="readiness checks passing, READY=1 received">ready</th><th>pid</th><th>restarts</th><th title="in use/limit">memory</th><th>CPU</th><th title="running/limit">pids</th><th>ports</th><th>last&nbsp;exit</th><th>command</th><th></th></tr></thead>
     <tbody id="services"></tbody></table>
   </section>
   <section id="logs-panel" hidden>

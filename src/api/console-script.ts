@@ -141,7 +141,7 @@ function serviceRow(s) {
   const tr = el("tr");
   tr.dataset.coordinate = s.coordinate;
   const cells = {};
-  for (const name of ["coordinate", "artifact", "state", "pid", "restarts", "memory", "cpu", "pids", "ports", "exit", "command"]) {
+  for (const name of ["coordinate", "artifact", "state", "ready", "pid", "restarts", "memory", "cpu", "pids", "ports", "exit", "command"]) {
     cells[name] = tr.appendChild(el("td", undefined, name));
   }
   const buttons = {};
@@ -169,6 +169,10 @@ function renderServices(services, nodeState) {
     c.artifact.textContent = s.artifact;
     c.state.textContent = s.state;
     c.state.className = "state " + s.state;
+    c.ready.textContent = s.ready === undefined ? "" : s.ready ? "yes" : "no";
+    c.ready.className = "ready " + (s.ready ? "yes" : "no");
+    // what decides it, on hover: the service's own STATUS= and each check's last result
+    c.ready.title = [s.statusText || "", ...(s.checks || []).map((k) => k.name + " (" + k.type + "): " + k.status + (k.output ? ", " + k.output : ""))].filter(Boolean).join("\n");
     c.pid.textContent = s.pid === null ? "" : String(s.pid);
     c.restarts.textContent = String(s.restarts);
     const spec = s.spec || {};

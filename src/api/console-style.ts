@@ -18,7 +18,9 @@ export const consoleStyle = `
   .state { font-weight: 600; }
   .running, .active, .installed, .connected { color: #15803d; }
   .failed, .exited, .disconnected { color: #b91c1c; }
-  .draining, .backoff, .stopping, .starting, .installing, .connecting { color: #b45309; }
+  .draining, .backoff, .stopping, .starting, .waiting, .installing, .connecting { color: #b45309; }
+  td.ready.yes { color: #15803d; }
+  td.ready.no { color: #b45309; }
   .stopped { color: #6b7280; }
   td.exit.oom { color: #b91c1c; font-weight: 600; }
   /* no cgroups: a stop may miss an escaped descendant, worth a glance */

@@ -114,6 +114,17 @@ const paths: Record<string, Record<string, Json>> = {
   '/v1/services/{coordinate}/start': { post: serviceAction('start', '200', STARTS) },
   '/v1/services/{coordinate}/stop': { post: serviceAction('stop; waits until the process tree is gone', '200', []) },
   '/v1/services/{coordinate}/restart': { post: serviceAction('stop, then start', '200', STARTS) },
+  '/v1/services/{coordinate}/upgrade': {
+    post: op({
+      summary: 'stop, start on another installed artifact (same runtime dir and ports), roll back if not ready within timeoutSeconds',
+      params: [COORDINATE],
+      body: { schema: ref('UpgradeRequest'), required: true },
+      responses: {
+        '200': ok('the service, ready on the new artifact', ref('Service')),
+        ...errors([...GUARDED, ...WITH_BODY, ...WRITES, ...STARTS, 'BAD_REQUEST', 'SERVICE_NOT_FOUND', 'ARTIFACT_NOT_INSTALLED', 'NOTIFY_FAILED', 'UPGRADE_ROLLED_BACK']),
+      },
+    }),
+  },
   '/v1/services/{coordinate}/drain': { post: serviceAction('mark draining, send drain.signal, stop when it exits or at drain.timeoutSeconds', '202', []) },
   '/v1/services/{coordinate}/logs': {
     get: op({
@@ -170,7 +181,46 @@ const schemas: Record<string, Schema> = {
       files: { type: 'array', items: { type: 'object', properties: { from: { type: 'string' }, url: { type: 'string' }, to: { type: 'string' }, template: { type: 'boolean' } } } },
       restore: { type: 'object', properties: { url: { type: 'string' }, sha256: { type: 'string' } } },
       resources: ref('Resources'),
+      checks: { type: 'array', maxItems: 32, items: ref('Check') },
+      notify: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'sd_notify over NOTIFY_SOCKET (systemd Type=notify, WatchdogSec)',
+        properties: {
+          ready: { type: 'boolean', default: false, description: 'ready only once READY=1 is received (and every readiness check passes)' },
+          watchdogMs: { type: 'integer', default: 0, description: '0, or 100 to 86400000: WATCHDOG=1 must come at least this often, else a restart with reason "watchdog"' },
+        },
+      },
+      requires: { type: 'array', maxItems: 64, items: { type: 'string' }, description: 'coordinates on this node that must be ready first (state waiting meanwhile); unknown ones and cycles are 400' },
     },
+  },
+  Check: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name', 'type'],
+    description: 'exactly one of http, tcp, exec; readiness decides ready, liveness failing failureThreshold times after graceMs restarts the service (lastExit.reason "liveness:<name>")',
+    properties: {
+      name: { type: 'string', pattern: '^[a-z][a-z0-9_-]{0,31}$' },
+      type: { enum: ['readiness', 'liveness'] },
+      http: { type: 'object', properties: { port: { type: ['string', 'integer'] }, path: { type: 'string', default: '/' } }, required: ['port'] },
+      tcp: { type: 'object', properties: { port: { type: ['string', 'integer'] } }, required: ['port'] },
+      exec: { ...strings, minItems: 1, description: 'run in the runtime dir as the service user; exit 0 passes' },
+      intervalMs: { type: 'integer', minimum: 100, default: 1000 },
+      timeoutMs: { type: 'integer', minimum: 10, default: 1000 },
+      failureThreshold: { type: 'integer', minimum: 1, default: 3 },
+      graceMs: { type: 'integer', minimum: 0, default: 0 },
+    },
+  },
+  CheckView: {
+    type: 'object',
+    required: ['name', 'type', 'status', 'output', 'at'],
+    properties: { name: { type: 'string' }, type: { enum: ['readiness', 'liveness'] }, status: { enum: ['passing', 'failing', 'pending'] }, output: { type: 'string' }, at: nullable('string') },
+  },
+  UpgradeRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['artifact'],
+    properties: { artifact: { type: 'string', description: 'groupId:artifactId:version, installed' }, timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 3600, default: 60 } },
   },
   Resources: {
     type: 'object',
@@ -206,10 +256,15 @@ const schemas: Record<string, Schema> = {
         properties: {
           code: nullable('integer'), signal: nullable('string'), at: { type: 'string' },
           oom: { type: 'boolean', description: 'the kernel\'s OOM killer ended it (over resources.memoryMB); absent in records of nodee 0.1' },
+          reason: { type: 'string', description: 'nodee ended it as unhealthy: "liveness:<check>" or "watchdog"; absent otherwise' },
         },
       },
       runtimeDir: { type: 'string' }, ports: { type: 'object', additionalProperties: { type: 'integer' } },
-      usage: ref('Usage'), spec: ref('ServiceSpec'),
+      usage: ref('Usage'),
+      ready: { type: 'boolean', description: 'running, every readiness check passing, READY=1 received when notify.ready' },
+      statusText: { ...nullable('string'), description: 'the last STATUS= sent over NOTIFY_SOCKET' },
+      checks: { type: 'array', items: ref('CheckView') },
+      spec: ref('ServiceSpec'),
     },
   },
   ServiceList: { type: 'object', required: ['services'], properties: { services: { type: 'array', items: ref('Service') } } },

@@ -17,6 +17,9 @@ import { PrefixLock } from './prefix-lock.js';
 import { readMachine, resolveCapacity } from './status.js';
 import { Cgroups } from '../cgroups/index.js';
 
+/** The changes of a service the ZooKeeper record shows (besides its state). */
+const RECORD_FIELDS: ReadonlySet<string> = new Set(['pid', 'ready', 'spec']);
+
 /** Each capability's API routes, mounted by the API server after its own. */
 export function capabilityRouters(store: ArtifactStore, supervisor: Supervisor): Router[] {
   return [artifactRoutes(store), serviceRoutes(supervisor)];
@@ -128,7 +131,10 @@ export class Daemon {
       const changed = () => this.presence?.changed();
       this.store.on('change', changed);
       // the record carries every service's state: any committed change, or the node draining
-      this.supervisor.events.on('service', changed);
+      // ...of what the record shows: a check's output or a STATUS= text is not worth a ZooKeeper write
+      this.supervisor.events.on('service', (e) => {
+        if (e.from !== e.to || e.changed.some((k) => RECORD_FIELDS.has(k))) changed();
+      });
       this.supervisor.events.on('node', changed);
       this.refreshTimer = setInterval(changed, MACHINE_REFRESH_MS);
       this.refreshTimer.unref();

@@ -19,6 +19,7 @@ interface ExitInfo {
   code: number | null;
   signal: string | null;
   oom?: boolean;
+  reason?: string;
 }
 
 /**
@@ -85,12 +86,13 @@ export function pidsText(n: number | null, limit: number | undefined): string {
 /**
  * lastExit as an operator reads it: the signal, else the code; an exit nobody saw (code and
  * signal both null) is "unknown"; the kernel's OOM killer is named, as a bare SIGKILL says
- * nothing of why.
+ * nothing of why, and so is a liveness check or watchdog that had nodee end it.
  */
 export function exitText(e: ExitInfo | null): string {
   if (!e) return '-';
   const how = e.signal ? e.signal : e.code !== null && e.code !== undefined ? 'code ' + e.code : 'unknown';
-  return e.oom ? how + ' (OOM)' : how;
+  if (e.oom) return how + ' (OOM)';
+  return e.reason ? how + ' (' + e.reason + ')' : how;
 }
 
 /** What console-script.ts splices into the page, in an order where each is declared once. */

@@ -3,7 +3,7 @@ import type { ExitInfo, ExitStatus, Resources, Service, ServiceState, Usage } fr
 import type { Logger } from '../lib/log.js';
 import { isSameProcess, processStartTime } from '../lib/proc.js';
 import type { ServicePaths } from './coordinate.js';
-import type { ServiceEvent, ServiceEvents } from './events.js';
+import type { ServiceEvents } from './events.js';
 import type { ServiceSpec } from './spec.js';
 import { serviceHooks, type HookChain, type HookDeps, type LaunchPlan } from './hooks/index.js';
 import { LiveProcess, UNKNOWN_EXIT } from './live-process.js';
@@ -15,11 +15,6 @@ import { AT_REST, type ServiceRecord } from './state.js';
 import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
 import { CgroupTree, GroupTree, type ServiceTree } from './tree.js';
-
-interface ReadyWait {
-  result: Promise<string | undefined>;
-  cancel(): void;
-}
 
 export interface RunnerDeps extends HookDeps {
   log: Logger;
@@ -178,69 +173,17 @@ export class ServiceRunner {
     });
   }
 
-  /**
-   * Stops the service, runs it on `spec` (another artifact; the same runtime dir and ports) and
-   * waits up to `timeoutMs` for it to be ready. If it does not start, or is not ready in time,
-   * it is stopped and put back on the spec it had, running again only if it ran before, and
-   * this throws UPGRADE_ROLLED_BACK saying why. The runtime dir is never touched by either.
-   */
-  async upgrade(spec: ServiceSpec, timeoutMs: number): Promise<Service> {
-    const before = this.keeper.current.spec;
-    const wasRunning = this.keeper.current.desired === 'running' && !AT_REST.includes(this.keeper.state);
-    let outcome: ReadyWait | undefined;
-    let why: string | undefined;
-    try {
-      await this.enqueue(async () => {
-        await this.halt();
-        this.keeper.respec(spec);
-        // watched from here: the old version's stop is not the new one's failure
-        outcome = this.untilReady(timeoutMs);
-        this.keeper.commit(this.keeper.state, { desired: 'running' });
-        await this.launchFresh();
-      });
-      why = await outcome!.result;
-    } catch (err) {
-      why = `did not start (${messageOf(err)})`;
-    } finally {
-      outcome?.cancel();
-    }
-    if (why === undefined) return this.view();
-    this.deps.log.warn({ coordinate: this.coordinate, artifact: spec.artifact, why }, `upgrade rolled back to ${before.artifact}`);
-    await this.enqueue(async () => {
-      await this.halt();
-      this.keeper.respec(before);
-      if (!wasRunning) return;
-      this.keeper.commit(this.keeper.state, { desired: 'running' });
-      await this.launchFresh();
+  /** An upgrade or its rollback (upgrade.ts): only at rest, so no process runs under a spec it was not started with. */
+  respec(spec: ServiceSpec): Promise<Service> {
+    return this.enqueue(async () => {
+      if (!AT_REST.includes(this.keeper.state)) throw new NodeeError('SERVICE_RUNNING', `service ${this.coordinate} is ${this.keeper.state}; stop it before changing its artifact`);
+      this.keeper.respec(spec);
     });
-    throw new NodeeError('UPGRADE_ROLLED_BACK', `${spec.artifact} ${why}: ${this.coordinate} is back on ${before.artifact}`);
   }
 
-  /** Resolves undefined once the service is ready, else why not: at rest, or not ready within `timeoutMs`. */
-  private untilReady(timeoutMs: number): ReadyWait {
-    let cancel = (): void => undefined;
-    const result = new Promise<string | undefined>((resolve) => {
-      const seconds = Math.round(timeoutMs / 100) / 10;
-      const timer = setTimeout(() => finish(`was not ready within ${seconds} s`), timeoutMs);
-      // at rest when this begins (the old version stopped): only a return to rest after a start is a failure
-      let started = false;
-      const onEvent = (e: ServiceEvent): void => {
-        if (e.coordinate !== this.coordinate) return;
-        if (e.to !== null && !AT_REST.includes(e.to)) started = true;
-        if (e.service.ready) finish(undefined);
-        else if (e.to === null || (started && AT_REST.includes(e.to))) finish(`${e.to ?? 'removed'} before it was ready${e.service.lastExit ? ` (${describe(e.service.lastExit)})` : ''}`);
-      };
-      const finish = (why: string | undefined): void => {
-        cancel();
-        resolve(why);
-      };
-      cancel = () => {
-        clearTimeout(timer);
-        this.deps.events.off('service', onEvent);
-      };
-      this.deps.events.on('service', onEvent);
-    });
-    return { result, cancel: () => cancel() };
+  /** Whether the operator wants it running and it is not at rest (what an upgrade's rollback restores). */
+  get isRunning(): boolean {
+    return this.keeper.current.desired === 'running' && !AT_REST.includes(this.keeper.state);
   }
 
   /**

@@ -27,6 +27,7 @@ import { UsageSampler } from './usage.js';
 import { HealthChecks } from '../health/index.js';
 import { NotifyHub } from '../notify/index.js';
 import { requiresProblem } from './requires.js';
+import { upgradeService } from './upgrade.js';
 
 
 export interface SupervisorOptions {
@@ -96,6 +97,7 @@ export class Supervisor {
         await this.usageSampler.fresh({ wait: true });
         return [...this.runners.values()].map((r) => [r.coordinate, r.usage] as const);
       },
+      ready: () => [...this.runners.values()].map((r) => [r.coordinate, r.ready] as const),
     }).adopted;
     this.events.on('service', (e) => {
       if (e.from !== e.to) this.log.debug({ coordinate: e.coordinate, from: e.from, to: e.to }, 'service state');
@@ -270,7 +272,7 @@ export class Supervisor {
     if (!this.o.artifacts.installedPath(artifact)) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${artifact} is not installed`);
     if (this.draining) throw new NodeeError('NODE_DRAINING', 'the node is draining: no service may start');
     if (!runner.reserving) this.admit(coordinate, runner.resources);
-    return runner.upgrade({ ...runner.spec, artifact }, o.timeoutSeconds * 1000);
+    return upgradeService(runner, { ...runner.spec, artifact }, o.timeoutSeconds * 1000, { events: this.events, log: this.log });
   }
 
   drain(coordinate: string): Promise<Service> {
