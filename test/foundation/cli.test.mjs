@@ -43,12 +43,12 @@ test('nodee status shows labels, what services reserve of the capacity, and the 
   t.regex(shown.stdout, new RegExp(`^usage {7}mem ${mem}/256 MB cpu ${cpu} pids ${pids}/64$`, 'm'));
   t.regex(shown.stdout, /^last exit {3}-$/m);
   // the list reads a shared sample up to 2 s old: one taken before the start knows nothing yet
-  const row = new RegExp(`^1\\.res\\.borud\\.fbu\\s+running\\s+\\d+\\s+0\\s+${mem}/256 MB\\s+${cpu}\\s+${pids}/64\\s+com\\.example:e2e:1\\.0\\.0\\s+-$`);
+  const row = new RegExp(`^1\\.res\\.borud\\.fbu\\s+running\\s+yes\\s+\\d+\\s+0\\s+${mem}/256 MB\\s+${cpu}\\s+${pids}/64\\s+com\\.example:e2e:1\\.0\\.0\\s+-$`);
   const list = await waitFor(async () => {
     const lines = (await cli(['service', 'list'], { env })).stdout.trim().split('\n');
     return row.test(lines[1]) && lines;
   }, { what: `service list shows ${row}` });
-  t.regex(list[0], /^COORDINATE\s+STATE\s+PID\s+RESTARTS\s+MEM\s+CPU\s+PIDS\s+ARTIFACT\s+PORTS$/);
+  t.regex(list[0], /^COORDINATE\s+STATE\s+READY\s+PID\s+RESTARTS\s+MEM\s+CPU\s+PIDS\s+ARTIFACT\s+PORTS$/);
   // --json stays the API's objects
   const json = JSON.parse((await cli(['service', 'list', '--json'], { env })).stdout);
   t.deepEqual(json[0].spec.resources, { memoryMB: 256, cpu: 0.5, pids: 64, diskMB: 1024 });

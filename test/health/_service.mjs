@@ -68,8 +68,10 @@ let daemons = 0;
  * A port range of its own for each daemon: the services here really listen, and two daemons
  * of parallel tests handing out the same port would answer each other's checks.
  */
+// Below the kernel's ephemeral range (32768 and up), where a client socket of some other test
+// could hold the port a service is about to bind.
 function portRange() {
-  const from = 40000 + (process.pid % 500) * 40 + (daemons++ % 4) * 10;
+  const from = 10000 + (process.pid % 240) * 40 + (daemons++ % 4) * 10;
   return { from, to: from + 9 };
 }
 
@@ -101,9 +103,17 @@ export async function get(d, coordinate) {
 }
 
 /** Polls the service until `pred(service)` holds; resolves the service. */
-export function until(d, coordinate, pred, what, timeoutMs = 15_000) {
-  return waitFor(async () => {
-    const s = await get(d, coordinate);
-    return pred(s) ? s : false;
-  }, { what: `${coordinate}: ${what}`, timeoutMs });
+export async function until(d, coordinate, pred, what, timeoutMs = 15_000) {
+  let last;
+  try {
+    return await waitFor(async () => {
+      last = await get(d, coordinate);
+      return pred(last) ? last : false;
+    }, { what: `${coordinate}: ${what}`, timeoutMs });
+  } catch (err) {
+    // what the service was doing instead, and what the daemon said of it
+    const said = d.events().filter((e) => JSON.stringify(e).includes(coordinate)).slice(-8).map((e) => `${e.level} ${e.msg}`);
+    err.message += `\nlast seen: ${JSON.stringify({ state: last?.state, ready: last?.ready, checks: last?.checks, lastExit: last?.lastExit, restarts: last?.restarts })}\nlog: ${said.join(' | ')}`;
+    throw err;
+  }
 }

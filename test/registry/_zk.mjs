@@ -99,6 +99,9 @@ export function fakeService(i, state = 'running') {
     runtimeDir: `/var/lib/nodee/runtime/fbu/borud/myservice/${i}`,
     ports: { http: 20000 + i },
     usage: { memoryBytes: null, cpuSeconds: null, pids: null },
+    ready: state === 'running',
+    statusText: null,
+    checks: [],
     spec: { coordinate: `${i}.myservice.borud.fbu`, artifact: 'com.example:myservice:1.2.0', command: ['bin/myservice'] },
   };
 }

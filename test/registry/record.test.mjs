@@ -25,9 +25,9 @@ test('buildRecord has exactly the contract fields', (t) => {
     machine: { cpus: 2, memoryBytes: 8e9, freeMemoryBytes: 4e9, loadavg: [0.5, 0.25, 0.125], diskFreeBytes: 1e10 },
     artifacts: ['com.example:myservice:1.2.0'],
     services: [
-      { coordinate: '1.myservice.borud.fbu', artifact: 'com.example:myservice:1.2.0', state: 'running', pid: 10001, ports: { http: 20001 }, resources: { memoryMB: 256, cpu: 0.5, diskMB: 1024 } },
+      { coordinate: '1.myservice.borud.fbu', artifact: 'com.example:myservice:1.2.0', state: 'running', pid: 10001, ports: { http: 20001 }, resources: { memoryMB: 256, cpu: 0.5, diskMB: 1024 }, ready: true },
       // a spec without resources (one written by nodee 0.1) reserves nothing
-      { coordinate: '2.myservice.borud.fbu', artifact: 'com.example:myservice:1.2.0', state: 'stopped', pid: 10002, ports: { http: 20002 }, resources: {} },
+      { coordinate: '2.myservice.borud.fbu', artifact: 'com.example:myservice:1.2.0', state: 'stopped', pid: 10002, ports: { http: 20002 }, resources: {}, ready: false },
     ],
     labels: { zone: 'eu-1a', ssd: 'true' },
     resources: { capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 }, reserved: { memoryMB: 512, cpu: 0.5, diskMB: 1024 } },

@@ -154,7 +154,7 @@ test('CLI: service start (inline and --spec), list, stop, logs, remove', async (
   t.is(fromSpec.code, 0, fromSpec.stderr);
 
   const list = await cli(['service', 'list'], { env });
-  t.regex(list.stdout, /^COORDINATE\s+STATE\s+PID\s+RESTARTS\s+MEM\s+CPU\s+PIDS\s+ARTIFACT\s+PORTS\n1\.cli\.borud\.fbu\s+running/);
+  t.regex(list.stdout, /^COORDINATE\s+STATE\s+READY\s+PID\s+RESTARTS\s+MEM\s+CPU\s+PIDS\s+ARTIFACT\s+PORTS\n1\.cli\.borud\.fbu\s+running\s+yes/);
   t.regex(list.stdout, /2\.cli\.borud\.fbu\s+running/);
 
   await waitFor(async () => (await cli(['service', 'logs', '1.cli.borud.fbu', '--tail', '1'], { env })).stdout.includes('started'));
