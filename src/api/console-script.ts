@@ -172,7 +172,7 @@ function renderServices(services, nodeState) {
     c.ready.textContent = s.ready === undefined ? "" : s.ready ? "yes" : "no";
     c.ready.className = "ready " + (s.ready ? "yes" : "no");
     // what decides it, on hover: the service's own STATUS= and each check's last result
-    c.ready.title = [s.statusText || "", ...(s.checks || []).map((k) => k.name + " (" + k.type + "): " + k.status + (k.output ? ", " + k.output : ""))].filter(Boolean).join("\n");
+    c.ready.title = [s.statusText || "", ...(s.checks || []).map((k) => k.name + " (" + k.type + "): " + k.status + (k.output ? ", " + k.output : ""))].filter(Boolean).join("\\n");
     c.pid.textContent = s.pid === null ? "" : String(s.pid);
     c.restarts.textContent = String(s.restarts);
     const spec = s.spec || {};

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { create, healthDaemon, serviceUser, spec, until } from './_service.mjs';
+import { create, healthDaemon, serviceUser, spec, until, waitFor } from './_service.mjs';
 
 // sd_notify under a real daemon: services written for systemd's Type=notify (a Python one
 // using only its socket module, and systemd's own systemd-notify) work unchanged.
@@ -48,9 +48,11 @@ test('the notify socket is root\'s: outside the runtime dir, only the service us
   const user = serviceUser();
   const s = await create(d, spec(c, 'bin/notifier', { user: user.name, env: { READY_AFTER_MS: '1000' }, notify: { ready: true } }));
   const { statSync, readFileSync } = await import('node:fs');
-  const env = readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
-  const sock = env.find((e) => e.startsWith('NOTIFY_SOCKET='))?.slice('NOTIFY_SOCKET='.length);
-  t.truthy(sock);
+  // read once the service's own program runs (a 201 is the spawn: the wrapper may still be exec'ing)
+  const sock = await waitFor(() => {
+    const env = readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0');
+    return env.find((e) => e.startsWith('NOTIFY_SOCKET='))?.slice('NOTIFY_SOCKET='.length);
+  }, { what: 'NOTIFY_SOCKET in the service environment' });
   t.false(sock.startsWith(s.runtimeDir), `${sock} is outside ${s.runtimeDir}`);
   t.true(statSync(sock).isSocket());
   t.is(statSync(sock).uid, user.uid);
