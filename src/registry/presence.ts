@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../lib/metrics.js';
+import { SingleFlight } from '../lib/single-flight.js';
 import { PresenceMetrics } from './presence-metrics.js';
 import type { NodeRecord } from '../contract/index.js';
 import { MAX_RECORD_BYTES, decodeRecord, encodeRecord } from './record.js';
@@ -68,8 +69,12 @@ export class Presence extends EventEmitter {
   /** What our node holds as far as we know: in which session, at which version. */
   private synced: { session: string; version: number; data: Buffer } | undefined;
   private conflict: { owner: string; text: string } | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
+  /** The single way into ensureNode(): one run at a time, re-run if asked again meanwhile. */
+  private readonly runs = new SingleFlight(
+    () => this.ensureNode(),
+    () => this.lifecycle === 'started',
+    (err) => this.failed(err),
+  );
   private flushTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryMs = RETRY_MIN_MS;
@@ -219,21 +224,8 @@ export class Presence extends EventEmitter {
 
   private readonly onNodeEvent = (_event: ZkEvent): void => this.kick();
 
-  /** The single way into ensureNode(): one run at a time, re-run if asked again meanwhile. */
   private kick(): void {
-    if (this.lifecycle !== 'started') return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = (async () => {
-      do {
-        this.again = false;
-        await this.ensureNode();
-      } while (this.again && this.lifecycle === 'started');
-    })().finally(() => {
-      this.running = undefined;
-    });
+    this.runs.kick();
   }
 
   private async ensureNode(): Promise<void> {

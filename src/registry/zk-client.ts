@@ -5,6 +5,13 @@ import type { Logger } from '../lib/log.js';
 import { parseConnectString, type ConnectString } from '../config/index.js';
 import { stripChroot, underChroot } from './chroot.js';
 import { guardConnection, hardenJute, type JuteModule, type LibConnectionManager } from './zk-wire-guard.js';
+import { ZkError, zkCode } from './zk-error.js';
+import { toStat, type Callback, type Lib, type LibClient, type LibEvent, type LibJuteMulti, type LibOpResult, type LibStat, type LibWatcher, type ZkStat } from './zk-lib.js';
+import { describeMulti, readMulti, sendMulti, type MultiContext, type ZkOp, type ZkOpResult } from './zk-multi.js';
+
+export { ZkError, ZkMultiError, zkCode } from './zk-error.js';
+export type { ZkStat } from './zk-lib.js';
+export type { ZkOp, ZkOpResult } from './zk-multi.js';
 
 /**
  * The one module that imports node-zookeeper-client (1.1.3, pinned). It covers what the
@@ -23,85 +30,27 @@ import { guardConnection, hardenJute, type JuteModule, type LibConnectionManager
  *   frames and parses what servers send strictly, and drops a connection that sends garbage.
  */
 
-// ---- the slice of node-zookeeper-client 1.1.3 we use --------------------------------------
-interface LibException extends Error {
-  getCode(): number;
-  getName(): string;
-}
-interface LibStat {
-  version: number;
-  dataLength: number;
-  numChildren: number;
-  ephemeralOwner: Buffer;
-}
-interface LibEvent {
-  getType(): number;
-  getPath(): string;
-}
-type LibWatcher = (event: LibEvent) => void;
-type Callback<T extends unknown[]> = (error: LibException | null, ...result: T) => void;
-interface LibClient extends EventEmitter {
-  connect(): void;
-  close(): void;
-  getSessionId(): Buffer;
-  getSessionTimeout(): number;
-  addAuthInfo(scheme: string, auth: Buffer): void;
-  create(path: string, data: Buffer | null, acls: unknown[], mode: number, cb: Callback<[string]>): void;
-  exists(path: string, watcher: LibWatcher | undefined, cb: Callback<[LibStat | null]>): void;
-  getData(path: string, watcher: LibWatcher | undefined, cb: Callback<[Buffer | null, LibStat]>): void;
-  getChildren(path: string, watcher: LibWatcher | undefined, cb: Callback<[string[], LibStat]>): void;
-  setData(path: string, data: Buffer, version: number, cb: Callback<[LibStat]>): void;
-  remove(path: string, version: number, cb: Callback<[]>): void;
-  connectionManager: { servers: { host: string; port: number }[]; state: number; socket?: { destroy(): void } };
-}
-interface Lib {
-  createClient(connect: string, options: { sessionTimeout: number; spinDelay: number; retries: number }): LibClient;
-  ACL: new (permission: number, id: unknown) => unknown;
-  Id: new (scheme: string, id: string) => unknown;
-  Permission: { READ: number; ALL: number };
-  CreateMode: { PERSISTENT: number; EPHEMERAL: number };
-}
 const zookeeper = require('node-zookeeper-client') as Lib;
+const jute = require('node-zookeeper-client/lib/jute') as JuteModule & LibJuteMulti;
 // the library's record parser trusts every length a server sends; replace it once, before any client exists
-hardenJute(require('node-zookeeper-client/lib/jute') as JuteModule);
+hardenJute(jute);
+/** The library's name of an error code; a code it does not know (newer servers have more) keeps its number. */
+const CODE_NAMES = new Map(Object.entries(zookeeper.Exception).flatMap(([name, code]) => (typeof code === 'number' ? [[code, name] as const] : [])));
+const codeName = (code: number): string => CODE_NAMES.get(code) ?? `ERROR_${code}`;
 const LIB_CLOSED = -2; // ConnectionManager.STATES.CLOSED
 /** The largest session timeout we believe a server gives (the config's maximum): past it our own expiry detection would sleep. */
 const MAX_SESSION_TIMEOUT_MS = 600_000;
 /** Garbage from a server is logged as a warning at most this often (a client reconnects every ~200 ms). */
 const GARBAGE_WARN_INTERVAL_MS = 60_000;
 const EVENT_TYPES: Record<number, ZkEvent['type']> = { 1: 'created', 2: 'deleted', 3: 'dataChanged', 4: 'childrenChanged' };
-// ---------------------------------------------------------------------------------------------
 
 export type ZkState = 'connecting' | 'connected' | 'disconnected';
-
-export interface ZkStat {
-  version: number;
-  dataLength: number;
-  numChildren: number;
-  /** Hex session id of an ephemeral node's owner; '0000000000000000' for a persistent node. */
-  ephemeralOwner: string;
-}
 
 export interface ZkEvent {
   type: 'created' | 'deleted' | 'dataChanged' | 'childrenChanged';
   path: string;
 }
 export type ZkWatcher = (event: ZkEvent) => void;
-
-/** A ZooKeeper failure: `code` is the server's name for it (NODE_EXISTS, NO_AUTH...) or TIMEOUT / CLOSED. */
-export class ZkError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ZkError';
-  }
-}
-
-export function zkCode(err: unknown): string | undefined {
-  return err instanceof ZkError ? err.code : undefined;
-}
 
 export interface ZkClientOptions {
   connect: string;
@@ -175,9 +124,22 @@ export class ZkClient extends EventEmitter {
     if (lib) await closeLib(lib, this.opTimeoutMs);
   }
 
-  create(path: string, data: Buffer | null, o: { ephemeral: boolean; protect: boolean }): Promise<void> {
-    const mode = o.ephemeral ? zookeeper.CreateMode.EPHEMERAL : zookeeper.CreateMode.PERSISTENT;
-    return this.call<[string]>('create', path, (lib, full, cb) => lib.create(full, data, this.acl(o.protect), mode, cb)).then(() => undefined);
+  /** Creates `path`; resolves the created path, below the chroot (with its sequence number when `sequential`). */
+  async create(path: string, data: Buffer | null, o: { ephemeral: boolean; protect: boolean; sequential?: boolean }): Promise<string> {
+    const mode = createMode({ ephemeral: o.ephemeral, sequential: o.sequential ?? false });
+    const [created] = await this.call<[string]>('create', path, (lib, full, cb) => lib.create(full, data, this.acl(o.protect), mode, cb));
+    return stripChroot(this.target.chroot, created);
+  }
+
+  /**
+   * Applies `ops` all together or not at all (ZooKeeper's multi). Resolves one result per
+   * operation; a refused transaction rejects with a ZkMultiError naming the first failing
+   * operation's code and index. A TIMEOUT or CONNECTION_LOSS leaves the outcome unknown.
+   */
+  async multi(ops: readonly ZkOp[]): Promise<ZkOpResult[]> {
+    const ctx: MultiContext = { chroot: this.target.chroot, jute, acl: (p) => this.acl(p), mode: createMode, codeName };
+    const [raw] = await this.call<[LibOpResult[]]>(describeMulti(ops), '', (lib, _full, cb) => sendMulti(lib, ctx, ops, cb), true);
+    return readMulti(ctx, ops, raw);
   }
 
   async exists(path: string, watch?: ZkWatcher): Promise<ZkStat | null> {
@@ -244,13 +206,14 @@ export class ZkClient extends EventEmitter {
     return w;
   }
 
-  /** One library call with a deadline; `absolute` skips the chroot (mkdirs walks it itself). */
+  /** One library call with a deadline; `absolute` skips the chroot (mkdirs walks it itself, a multi has a path per operation). */
   private call<T extends unknown[]>(what: string, path: string, fn: (lib: LibClient, full: string, cb: Callback<T>) => void, absolute = false): Promise<T> {
     const lib = this.lib;
-    if (this.closed || !lib) return Promise.reject(new ZkError('CLOSED', `${what} ${path}: the client is closed`));
     const full = absolute ? path : underChroot(this.target.chroot, path);
+    const label = full ? `${what} ${full}` : what;
+    if (this.closed || !lib) return Promise.reject(new ZkError('CLOSED', `${label}: the client is closed`));
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ZkError('TIMEOUT', `${what} ${full}: no answer in ${this.opTimeoutMs} ms`)), this.opTimeoutMs);
+      const timer = setTimeout(() => reject(new ZkError('TIMEOUT', `${label}: no answer in ${this.opTimeoutMs} ms`)), this.opTimeoutMs);
       try {
         fn(lib, full, (error, ...result) => {
           clearTimeout(timer);
@@ -258,7 +221,7 @@ export class ZkClient extends EventEmitter {
             const name = error.getName();
             if (lib === this.lib && name !== 'CONNECTION_LOSS') this.lastHeard = Date.now();
             const why = name === 'CONNECTION_LOSS' && this.garbage ? ` (the server sent an invalid reply: ${this.garbage})` : '';
-            reject(new ZkError(name, `${what} ${full}: ${name}${why}`));
+            reject(new ZkError(name, `${label}: ${name}${why}`));
             return;
           }
           if (lib === this.lib) this.lastHeard = Date.now();
@@ -267,7 +230,7 @@ export class ZkClient extends EventEmitter {
       } catch (err) {
         // the library asserts on bad arguments (a path it rejects, data over 1 MB)
         clearTimeout(timer);
-        reject(new ZkError('BAD_ARGUMENTS', `${what} ${full}: ${(err as Error).message}`));
+        reject(new ZkError('BAD_ARGUMENTS', `${label}: ${(err as Error).message}`));
       }
     });
   }
@@ -381,8 +344,10 @@ export class ZkClient extends EventEmitter {
   }
 }
 
-function toStat(s: LibStat): ZkStat {
-  return { version: s.version, dataLength: s.dataLength, numChildren: s.numChildren, ephemeralOwner: s.ephemeralOwner.toString('hex') };
+function createMode(o: { ephemeral: boolean; sequential: boolean }): number {
+  const { CreateMode } = zookeeper;
+  if (o.sequential) return o.ephemeral ? CreateMode.EPHEMERAL_SEQUENTIAL : CreateMode.PERSISTENT_SEQUENTIAL;
+  return o.ephemeral ? CreateMode.EPHEMERAL : CreateMode.PERSISTENT;
 }
 
 /** Closes a library client; a socket that never answers the close is destroyed at the deadline. */

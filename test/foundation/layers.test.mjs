@@ -17,6 +17,7 @@ const MAY_IMPORT = {
   artifacts: ['lib', 'config', 'contract'],
   services: ['lib', 'config', 'contract', 'artifacts', 'cgroups', 'health', 'notify'],
   registry: ['lib', 'config', 'contract'],
+  scheduler: ['lib', 'config', 'contract', 'registry'],
   notify: ['lib', 'contract'],
   api: ['lib', 'config', 'contract', 'services'],
   daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'cgroups'],

@@ -22,6 +22,9 @@ import net from 'node:net';
  * - unknown-error:      replies carry an error code ZooKeeper does not have
  * - bad-notification:   a watch notification of an event type that does not exist
  * - reply-mid-frame:    a reply's length and its first 10 bytes, then FIN
+ * - multi-unknown-error: a transaction (multi) fails at its second operation with an error
+ *                       code ZooKeeper does not have; other requests are answered as by
+ *                       bad-notification (not in SESSION_MODES: a multi is the scheduler's)
  * and
  * - forward:            a plain TCP proxy to `forwardPort` (a real ZooKeeper)
  */
@@ -29,7 +32,7 @@ export const PRE_SESSION_MODES = ['random', 'huge-length', 'huge-length-stream',
 export const SESSION_MODES = ['wrong-xid', 'truncated-reply', 'lying-length', 'unknown-error', 'bad-notification', 'reply-mid-frame'];
 export const GARBAGE_MODES = [...PRE_SESSION_MODES, ...SESSION_MODES];
 
-const OP = { CREATE: 1, EXISTS: 3, GET_DATA: 4, GET_CHILDREN2: 12, CLOSE_SESSION: -11 };
+const OP = { CREATE: 1, EXISTS: 3, GET_DATA: 4, GET_CHILDREN2: 12, MULTI: 14, ERROR: -1, CLOSE_SESSION: -11 };
 const XID = { NOTIFICATION: -1, PING: -2 };
 const STREAM_LIMIT_BYTES = 64 * 1024 * 1024; // enough to show buffering without bound, finite for the machine
 
@@ -158,6 +161,14 @@ function answer(sock, mode, xid, type) {
       else if (type === OP.GET_CHILDREN2) sock.write(frame(replyHeader(xid, 0), int32(0x7fffffff), ...Array.from({ length: 16 }, () => int32(-4))));
       else sock.write(frame(replyHeader(xid, 0), int32(0x7ffffff0), Buffer.from('abc'))); // create's path, getData's data
       return;
+    case 'multi-unknown-error':
+      if (type === OP.MULTI) {
+        // MultiHeader (type, done, err) then ErrorResponse (err) per result: OK, the unknown code, RUNTIME_INCONSISTENCY
+        const result = (err) => Buffer.concat([int32(OP.ERROR), Buffer.from([0]), int32(err), int32(err)]);
+        sock.write(frame(replyHeader(xid, 0), result(0), result(-9999), result(-2), int32(-1), Buffer.from([1]), int32(-1)));
+        return;
+      }
+    // falls through: the rest is well-formed
     default:
       // bad-notification: the rest is well-formed
       sock.write(frame(replyHeader(xid, type === OP.EXISTS || type === OP.GET_DATA ? -101 : 0), type === OP.CREATE ? ustring('/x') : Buffer.alloc(0)));

@@ -42,6 +42,7 @@ export async function observer(t, connect, { auth } = {}) {
     setData: (path, data) => p(c.setData)(path, Buffer.from(data), -1),
     remove: (path) => p(c.remove)(path, -1),
     children: async (path) => (await p(c.getChildren)(path))[0],
+    data: async (path) => (await p(c.getData)(path))[0],
     close: () => c.close(),
   };
   return o;
