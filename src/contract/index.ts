@@ -143,3 +143,4 @@ export interface NodeRecordService {
   /** The spec's resources (absent in a nodee 0.1 record). */
   resources?: Resources;
 }
+export * from './scheduler.js';
