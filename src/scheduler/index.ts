@@ -5,3 +5,14 @@
  * its answer.
  */
 export { parseJob, parseAssignment, decodeZnode, assignmentFor, instanceCoordinate, splitCoordinate, MAX_COUNT } from './job.js';
+export { plan, type CellView, type Observed, type Plan } from './plan.js';
+export type { NodeView } from './nodes.js';
+export {
+  EMPTY_HISTORY,
+  historyFromStatuses,
+  MAX_BATCH_RETRIES,
+  MAX_MOVES,
+  MOVE_WINDOW_MS,
+  type BatchRecord,
+  type History,
+} from './history.js';
