@@ -8,7 +8,7 @@ import { NodeeError, errnoOf } from '../lib/errors.js';
 import { configSchema, type Config, type ZookeeperConfig } from './schema.js';
 
 export type { Config, RepositoryConfig, ZookeeperConfig } from './schema.js';
-export { configSchema, DEFAULT_NODES_PATH, nodesPathSchema } from './schema.js';
+export { configSchema, DEFAULT_NODES_PATH, labelsSchema, nodesPathSchema } from './schema.js';
 // the registry connects with the connect string the schema validated
 export { parseConnectString, type ConnectString, type ZkServer } from './connect-string.js';
 

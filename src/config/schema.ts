@@ -14,6 +14,11 @@ const hostPort = z
 export const DEFAULT_NODES_PATH = '/meta/cell/nodes';
 export const nodesPathSchema = z.string().regex(/^(\/[^/\s]+)+$/, 'must be an absolute znode path like /meta/cell/nodes');
 
+/** A node's labels (config `labels`), and the labels a scheduled job's constraints name: one grammar for both. */
+export const labelsSchema = z
+  .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label names are letters, digits, ".", "_", "/" or "-"'), z.string().max(256))
+  .refine((l) => Object.keys(l).length <= 64, 'at most 64 labels');
+
 const checksumPolicy = z.enum(['require', 'if-present', 'ignore']);
 
 export const repositorySchema = z
@@ -112,10 +117,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     /** Free-form labels, published for placement constraints. */
-    labels: z
-      .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/, 'label names are letters, digits, ".", "_", "/" or "-"'), z.string().max(256))
-      .refine((l) => Object.keys(l).length <= 64, 'at most 64 labels')
-      .default({}),
+    labels: labelsSchema.default({}),
     cgroup: z
       .object({
         /**

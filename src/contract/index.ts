@@ -169,3 +169,4 @@ export interface NodeRecordService {
   /** Service.ready (absent in a record of nodee 0.1, whose services are ready when running). */
   ready?: boolean;
 }
+export * from './scheduler.js';

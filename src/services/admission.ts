@@ -2,7 +2,8 @@ import type { NodeResources, Resources } from '../contract/index.js';
 import { NodeeError } from '../lib/errors.js';
 
 /** The reservable resources, in the order a refusal names them. */
-const RESERVED = ['memoryMB', 'cpu', 'diskMB'] as const;
+export const RESERVED = ['memoryMB', 'cpu', 'diskMB'] as const;
+export type ReservedKey = (typeof RESERVED)[number];
 
 /** Floating-point slack, so 0.1 + 0.2 cores fit into 0.3. */
 const EPSILON = 1e-9;
@@ -19,8 +20,17 @@ export function addUp(all: Iterable<Resources>): NodeResources {
  * leaves after the reservations of services that run or are about to. Throws 409
  * INSUFFICIENT_RESOURCES naming each resource that is short, what is asked and what is left.
  */
+/**
+ * The resources `asked` does not fit into (capacity less reserved), in RESERVED order. The one
+ * rule of "fits": admission on a node and placement by the fleet scheduler both use it, so
+ * the scheduler never sends a node a service the node would refuse for lack of room.
+ */
+export function shortOf(asked: Resources, capacity: NodeResources, reserved: NodeResources): ReservedKey[] {
+  return RESERVED.filter((k) => (asked[k] ?? 0) > capacity[k] - reserved[k] + EPSILON);
+}
+
 export function admit(coordinate: string, asked: Resources, capacity: NodeResources, reserved: NodeResources): void {
-  const short = RESERVED.filter((k) => (asked[k] ?? 0) > capacity[k] - reserved[k] + EPSILON).map((k) => {
+  const short = shortOf(asked, capacity, reserved).map((k) => {
     const left = Math.max(0, capacity[k] - reserved[k]);
     return `${k}: asks ${round(asked[k]!)}, ${round(left)} left of ${round(capacity[k])}`;
   });

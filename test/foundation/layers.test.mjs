@@ -23,6 +23,7 @@ const MAY_IMPORT = {
   daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'cgroups'],
   cli: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'daemon'],
   health: ['lib', 'contract'],
+  scheduler: ['lib', 'config', 'contract', 'services'],
 };
 /** Top-level files of src/ and the folders they may import. */
 const FILES_MAY_IMPORT = { 'cli.ts': ['cli'] };
