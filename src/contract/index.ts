@@ -155,6 +155,8 @@ export interface NodeRecord {
   labels?: Record<string, string>;
   resources?: { capacity: NodeResources; reserved: NodeResources };
   containment?: string;
+  /** Assignments this node will not run (coordinate → why): the scheduler shows them as pending. */
+  refused?: Record<string, string>;
 }
 
 /** One service in the ZooKeeper record: the Service fields the fleet view needs. */
@@ -168,5 +170,7 @@ export interface NodeRecordService {
   resources?: Resources;
   /** Service.ready (absent in a record of nodee 0.1, whose services are ready when running). */
   ready?: boolean;
+  /** lastExit.code while the service is at rest (exited, failed, stopped): a batch job's outcome. */
+  exitCode?: number | null;
 }
 export * from './scheduler.js';

@@ -39,6 +39,7 @@ export const nodeRecordSchema = z.object({
         .object({ memoryMB: z.number().optional(), cpu: z.number().optional(), pids: z.number().optional(), diskMB: z.number().optional() })
         .optional(),
       ready: z.boolean().optional(),
+      exitCode: z.number().nullable().optional(),
     }),
   ),
   // 0.2: optional, so cluster tooling still reads the record of a nodee 0.1 node
@@ -46,6 +47,7 @@ export const nodeRecordSchema = z.object({
   resources: z.object({ capacity: nodeResources, reserved: nodeResources }).optional(),
   // a plain string: a newer nodee may contain services some other way
   containment: z.string().optional(),
+  refused: z.record(z.string(), z.string()).optional(),
 });
 
 // The schema and the contract's type describe one record: a field added to one and not the
@@ -61,7 +63,8 @@ void optionalFieldsToo;
 /** ZooKeeper refuses znode data over jute.maxbuffer (1 MiB by default, headers included). */
 export const MAX_RECORD_BYTES = 1024 * 1024 - 1024;
 
-export function buildRecord(status: NodeStatus, artifacts: Artifact[], services: Service[], now: Date = new Date()): NodeRecord {
+/** `refused`: the scheduler's assignments this node will not run, and why (the reconciler's). */
+export function buildRecord(status: NodeStatus, artifacts: Artifact[], services: Service[], now: Date = new Date(), refused: Record<string, string> = {}): NodeRecord {
   return {
     instance: status.instance,
     hostname: status.hostname,
@@ -87,12 +90,17 @@ export function buildRecord(status: NodeStatus, artifacts: Artifact[], services:
       ports: { ...s.ports },
       resources: specResources(s.spec),
       ready: s.ready,
+      ...(AT_REST_STATES.has(s.state) && s.lastExit ? { exitCode: s.lastExit.code } : {}),
     })),
     labels: { ...status.labels },
     resources: { capacity: contractFields(status.resources.capacity), reserved: contractFields(status.resources.reserved) },
     containment: status.containment,
+    ...(Object.keys(refused).length > 0 ? { refused: { ...refused } } : {}),
   };
 }
+
+/** The states with no process (the contract's stopped, exited, failed): their last exit is the outcome. */
+const AT_REST_STATES: ReadonlySet<string> = new Set(['stopped', 'exited', 'failed']);
 
 /** The three figures the contract names, and nothing else that may ride along in the object. */
 function contractFields(r: NodeResources): NodeResources {

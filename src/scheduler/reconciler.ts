@@ -3,6 +3,7 @@ import type { Assignment } from '../contract/index.js';
 import { messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
+import { SingleFlight } from '../lib/single-flight.js';
 import type { ZkClient } from '../registry/index.js';
 import { decodeZnode, parseAssignment } from './job.js';
 
@@ -52,8 +53,7 @@ export class Reconciler {
   private readonly store: JsonStore<Managed>;
   private managed: Managed = {};
   private readonly refusedNow = new Map<string, string>();
-  private running: Promise<void> | undefined;
-  private again = false;
+  private readonly flight: SingleFlight;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Called when `refused` changed (the daemon writes the node record again). */
@@ -61,6 +61,14 @@ export class Reconciler {
 
   constructor(private readonly o: ReconcilerOptions) {
     this.store = new JsonStore(path.join(o.stateDir, 'scheduled.json'), 1);
+    this.flight = new SingleFlight(
+      () => this.pass(),
+      () => !this.closed,
+      (err) => {
+        this.o.log.warn({ err: messageOf(err) }, 'assignments not read; trying again');
+        this.later();
+      },
+    );
   }
 
   async start(): Promise<void> {
@@ -85,23 +93,7 @@ export class Reconciler {
 
   /** Runs a pass now, or right after the one under way (passes never overlap). */
   poke(): void {
-    if (this.closed) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass()
-      .catch((err: unknown) => {
-        this.o.log.warn({ err: messageOf(err) }, 'assignments not read; trying again');
-        this.later();
-      })
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.poke();
-        }
-      });
+    this.flight.kick();
   }
 
   private later(): void {
