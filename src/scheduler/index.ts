@@ -21,3 +21,4 @@ export { LeaderElection, type LeaderElectionOptions } from './election.js';
 export { NotLeaderError } from './fence.js';
 export { CANDIDATE_PREFIX, sequenceOf, sortCandidates, standingOf, type Standing } from './candidates.js';
 export { Reconciler, type NodeOps, type ReconcilerOptions } from './reconciler.js';
+export { SchedulerLeader, type SchedulerLeaderOptions } from './leader.js';
