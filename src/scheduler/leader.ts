@@ -89,16 +89,23 @@ export class SchedulerLeader {
 
   private async pass(): Promise<void> {
     if (this.closed || !this.o.election.isLeader()) return;
+    if (this.history === undefined) {
+      // the parents every write below needs, once per leadership (an empty cell has none)
+      for (const p of [this.jobsPath, this.assignmentsPath]) await this.o.client.mkdirs(p, this.o.protect);
+    }
     const now = Date.now();
     const view = await this.read(now);
     const out = plan(view, now);
-    for (const p of out.put) await this.write(p.node, p.coordinate, p.assignment, view);
-    for (const r of out.remove) await this.fenced([{ op: 'remove', path: `${this.assignmentsPath}/${r.node}/${r.coordinate}` }], `remove ${r.node}/${r.coordinate}`);
-    for (const s of out.statuses) await this.writeStatus(s);
-    this.history = out.history;
-    if (out.put.length + out.remove.length > 0) {
-      this.o.log.info({ put: out.put.map((p) => `${p.coordinate}@${p.node}`), remove: out.remove.map((r) => `${r.coordinate}@${r.node}`) }, 'scheduler: assignments written');
+    const put: string[] = [];
+    const removed: string[] = [];
+    for (const p of out.put) if (await this.write(p.node, p.coordinate, p.assignment, view)) put.push(`${p.coordinate}@${p.node}`);
+    for (const r of out.remove) {
+      if (await this.fenced([{ op: 'remove', path: `${this.assignmentsPath}/${r.node}/${r.coordinate}` }], `remove ${r.node}/${r.coordinate}`)) removed.push(`${r.coordinate}@${r.node}`);
     }
+    for (const s of out.statuses) await this.writeStatus(s);
+    // kept only when every write landed: otherwise the next pass would count a move or a retry twice
+    if (put.length === out.put.length && removed.length === out.remove.length) this.history = out.history;
+    if (put.length + removed.length > 0) this.o.log.info({ put, remove: removed }, 'scheduler: assignments written');
   }
 
   /** The cell as plan() takes it, every read watched. */
@@ -154,7 +161,7 @@ export class SchedulerLeader {
     return { jobs, nodes, assignments, observed, history, lostAfterMs: this.o.lostAfterMs };
   }
 
-  private async write(node: string, coordinate: string, a: Assignment, view: CellView): Promise<void> {
+  private async write(node: string, coordinate: string, a: Assignment, view: CellView): Promise<boolean> {
     const parent = `${this.assignmentsPath}/${node}`;
     const path = `${parent}/${coordinate}`;
     const data = Buffer.from(JSON.stringify(a));
@@ -162,7 +169,7 @@ export class SchedulerLeader {
     const ops: ZkOp[] = [];
     if (!held) ops.push({ op: 'create', path: parent, protect: this.o.protect });
     ops.push(held && coordinate in held ? { op: 'setData', path, data } : { op: 'create', path, data, protect: this.o.protect });
-    await this.fenced(ops, `assign ${coordinate} to ${node}`);
+    return this.fenced(ops, `assign ${coordinate} to ${node}`);
   }
 
   private async writeStatus(s: JobStatus): Promise<void> {
@@ -184,8 +191,8 @@ export class SchedulerLeader {
     } catch (err) {
       // NOT_LEADER: deposed, stop here; NO_NODE/NODE_EXISTS: the cell moved meanwhile, the next pass sees it
       if (zkCode(err) === 'NOT_LEADER' || (err as { code?: string }).code === 'NOT_LEADER') throw err;
+      // not kicked again at once: a write that fails for good would spin; the tick comes within a second
       this.o.log.warn({ err: messageOf(err) }, `scheduler: ${what} not written`);
-      this.kick();
       return false;
     }
   }

@@ -78,6 +78,9 @@ export class Reconciler {
     })) ?? {};
     // a new session lost every watch of the old one: look again
     this.o.client.on('session', () => this.poke());
+    this.o.client.on('state', (state: string) => {
+      if (state === 'connected') this.poke();
+    });
     this.poke();
   }
 
