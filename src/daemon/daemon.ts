@@ -142,7 +142,7 @@ export class Daemon {
       this.refreshTimer.unref();
       changed();
       if (config.scheduler.enabled) {
-        this.scheduling = new Scheduling({ config, instance, presence: this.presence, store: this.store, supervisor: this.supervisor, protect: zkDigest !== undefined, log: this.log.child({ component: 'scheduler' }) });
+        this.scheduling = new Scheduling({ config, instance, presence: this.presence, store: this.store, supervisor: this.supervisor, protect: zkDigest !== undefined, log: this.log.child({ component: 'scheduler' }), metrics: this.metrics });
         this.scheduling.reconciler.onRefusedChange = changed;
         await this.scheduling.start();
       }

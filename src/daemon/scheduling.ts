@@ -7,6 +7,8 @@ import type { Logger } from '../lib/log.js';
 import type { Presence } from '../registry/index.js';
 import { LeaderElection, Reconciler, SchedulerLeader, type NodeOps } from '../scheduler/index.js';
 import { AT_REST, type Supervisor } from '../services/index.js';
+import { Gauge } from 'prom-client';
+import type { Registry } from '../lib/metrics.js';
 
 /** How long a scheduled upgrade may take to be ready before it is rolled back. */
 const UPGRADE_TIMEOUT_S = 60;
@@ -22,7 +24,7 @@ export class Scheduling {
   private readonly leader: SchedulerLeader;
   readonly reconciler: Reconciler;
 
-  constructor(o: { config: Config; instance: string; presence: Presence; store: ArtifactStore; supervisor: Supervisor; protect: boolean; log: Logger }) {
+  constructor(o: { config: Config; instance: string; presence: Presence; store: ArtifactStore; supervisor: Supervisor; protect: boolean; log: Logger; metrics: Registry }) {
     const zk = o.config.zookeeper!;
     const cellPath = path.posix.dirname(zk.nodesPath);
     const client = o.presence.zk;
@@ -31,10 +33,31 @@ export class Scheduling {
     this.reconciler = new Reconciler({
       client,
       path: `${cellPath}/assignments/${o.instance}`,
+      jobsPath: `${cellPath}/jobs`,
       ops: nodeOps(o.store, o.supervisor),
       stateDir: path.join(o.config.prefix, 'state'),
       allowRoot: o.config.scheduler.allowRoot,
       log: o.log,
+    });
+    if (!o.protect) {
+      // said once, loudly, like a missing API token: a job is a command every node runs
+      o.log.warn(
+        { nodesPath: zk.nodesPath },
+        'zookeeper.digestFile is not set: anyone who can reach ZooKeeper can write jobs/ and assignments/ and so run commands on every node of the cell; set a digest file',
+      );
+    }
+    const leading = new Gauge({ name: 'nodee_scheduler_leader', help: "Whether this daemon leads the cell's scheduler (1) or not (0)", registers: [o.metrics] });
+    leading.set(0);
+    this.election.on('leader', () => leading.set(1));
+    this.election.on('follower', () => leading.set(0));
+    const reconciler = this.reconciler;
+    new Gauge({
+      name: 'nodee_scheduler_refused',
+      help: 'Assignments of this node it will not run (a root spec without allowRoot, a job that does not exist, garbage)',
+      registers: [o.metrics],
+      collect() {
+        this.set(Object.keys(reconciler.refused()).length);
+      },
     });
   }
 
