@@ -26,7 +26,8 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(os.environ["NODEE_PORT_HTTP"])), H).serve_forever()
 `,
   'bin/sleeper': '#!/bin/sh\nexec sleep 100000\n',
-  'bin/ok': '#!/bin/sh\nsleep 0.3\nexit 0\n',
+  // a batch task: notes each run in $RUNS (a directory every user may write), then exits 0
+  'bin/ok': '#!/bin/sh\necho run >> "$RUNS/$NODEE_COORDINATE"\nsleep 0.3\nexit 0\n',
   'bin/fail': '#!/bin/sh\nexit 4\n',
 };
 

@@ -1,4 +1,7 @@
 import test from 'ava';
+import { chmod, readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { tempDir } from '../helpers/tmp.mjs';
 import { startZookeeper } from '../helpers/zookeeper.mjs';
 import { ART, cell, node, repository, waitFor, webSpec } from './_fleet.mjs';
 
@@ -6,13 +9,16 @@ import { ART, cell, node, repository, waitFor, webSpec } from './_fleet.mjs';
 // stays done; a failure is retried elsewhere, then failed); a new job version with another
 // artifact upgrades the running instance in place.
 
-test('batch: exit 0 is complete and stays done, a failing instance is retried and ends failed', async (t) => {
+test('batch: 10 tasks each complete once and stay done; a failing task is retried and ends failed', async (t) => {
   const zk = await startZookeeper(t);
   const repo = await repository(t);
   const ds = await Promise.all(['node-a', 'node-b'].map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
-  await c.job({ name: 'once.alice.cell', type: 'batch', count: 2, spec: webSpec({ command: ['bin/ok'], ports: [] }) });
-  const done = await c.until('once.alice.cell', (s) => s.counts.complete === 2, 'both complete');
+  const runs = await tempDir(t, 'nodee-batch-runs-');
+  await chmod(runs, 0o1777);
+  await c.job({ name: 'once.alice.cell', type: 'batch', count: 10, spec: webSpec({ command: ['bin/ok'], ports: [], env: { RUNS: runs } }) });
+  const done = await c.until('once.alice.cell', (s) => s.counts.complete === 10, 'all ten complete', 60_000);
+  t.is(done.instances.length, 10);
   t.deepEqual(done.pending, []);
   // complete instances leave nothing behind on the nodes, and are not run again
   await waitFor(async () => {
@@ -20,7 +26,10 @@ test('batch: exit 0 is complete and stays done, a failing instance is retried an
     return all.every((n) => n === 0);
   }, { what: 'the nodes to remove the finished runs' });
   await new Promise((r) => setTimeout(r, 2500));
-  t.is((await c.status('once.alice.cell')).counts.complete, 2, 'still complete, not run again');
+  t.is((await c.status('once.alice.cell')).counts.complete, 10, 'still complete, not run again');
+  const files = (await readdir(runs)).sort();
+  t.is(files.length, 10);
+  for (const f of files) t.is(await readFile(path.join(runs, f), 'utf8'), 'run\n', `${f} ran exactly once`);
 
   await c.job({ name: 'bad.alice.cell', type: 'batch', count: 1, spec: webSpec({ command: ['bin/fail'], ports: [] }) });
   const failed = await c.until('bad.alice.cell', (s) => s.counts.failed === 1, 'failed after its retries', 60_000);

@@ -6,17 +6,17 @@ import { ART, cell, node, repository, waitFor, webSpec } from './_fleet.mjs';
 // node, installed from the repository by each node itself; exactly one daemon leads; scaling
 // down removes the highest instances and their services.
 
-test('a job of 3 spreads one per node, every node installs and runs its instance, one leader; scale 3 → 1 → 2', async (t) => {
+test('a job of 3 with maxPerNode 1 over 4 nodes: one per node, each installs and runs its instance, one leader; scale 3 → 1 → 2', async (t) => {
   const zk = await startZookeeper(t);
   const repo = await repository(t);
-  const names = ['node-a', 'node-b', 'node-c'];
+  const names = ['node-a', 'node-b', 'node-c', 'node-d'];
   const ds = await Promise.all(names.map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
   await c.job({ name: 'web.alice.cell', count: 3, maxPerNode: 1, spec: webSpec() });
 
   const status = await c.until('web.alice.cell', (s) => s.counts.running === 3 && s.instances.every((i) => i.ready), 'three running and ready');
   t.deepEqual(status.instances.map((i) => i.coordinate), ['0.web.alice.cell', '1.web.alice.cell', '2.web.alice.cell']);
-  t.deepEqual(new Set(status.instances.map((i) => i.node)), new Set(names), 'one per node');
+  t.is(new Set(status.instances.map((i) => i.node)).size, 3, 'one per node');
   t.deepEqual(status.pending, []);
   t.is(status.version, 1);
   for (const i of status.instances) {
