@@ -103,6 +103,16 @@ export class CellCache {
     if (siblings && !siblings.includes(name)) this.kids.set(parent, [...siblings, name].sort());
   }
 
+  /**
+   * A write of `path` failed, or its outcome is unknown (a timeout after the server applied
+   * it): what the cache holds of it and its parent is no longer known, so it is read again.
+   */
+  forget(path: string): void {
+    this.data.delete(path);
+    this.kids.delete(path);
+    this.kids.delete(split(path).parent);
+  }
+
   removed(path: string): void {
     this.data.set(path, null);
     const { parent, name } = split(path);

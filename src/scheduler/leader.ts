@@ -198,11 +198,19 @@ export class SchedulerLeader {
       if (await this.fenced(batch.flatMap((w) => w.ops), `${batch.length} assignment writes`, batch.length === 1)) {
         for (const w of batch) this.applied(w, done);
       } else if (batch.length > 1) {
-        for (const w of batch) if (await this.fenced(w.ops, w.what, true)) this.applied(w, done);
-      }
+        for (const w of batch) {
+          if (await this.fenced(w.ops, w.what, true)) this.applied(w, done);
+          else this.unknown(w);
+        }
+      } else this.unknown(batch[0]!);
       for (const w of batch) for (const op of w.ops) if (op.op === 'create' && op.data === undefined) madeParents.add(op.path);
     }
     return done;
+  }
+
+  /** A write failed or timed out (the server may have applied it all the same): read its paths again. */
+  private unknown(w: Write): void {
+    for (const op of w.ops) this.cache.forget(op.path);
   }
 
   /** A write landed: the cache follows it (the next pass reads nothing for it). */

@@ -48,7 +48,9 @@ let nodes = 0;
 export async function node(t, zk, name, { config = {}, prefix } = {}) {
   prefix ??= await tempDir(t, 'nodee-fleet-');
   await chmod(prefix, 0o755);
-  const from = 12000 + (process.pid % 100) * 80 + (nodes++ % 8) * 10;
+  // 30000-32767: clear of the default pool (20000-29999), the health tests' (10000-19999) and
+  // the kernel's ephemeral ports (32768 and up), so parallel test files do not race for a port
+  const from = 30000 + (process.pid % 30) * 80 + (nodes++ % 8) * 10;
   const d = await startDaemon(t, {
     prefix,
     config: {
