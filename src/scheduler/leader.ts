@@ -98,13 +98,18 @@ export class SchedulerLeader {
     const now = Date.now();
     const view = await this.read(now);
     const out = plan(view, now);
-    const puts = out.put.map((p) => this.putOps(p.node, p.coordinate, p.assignment, view));
+    // a node's first assignment makes its parent: once, in the first of its writes
+    const parents = new Set<string>();
+    const puts = out.put.map((p) => this.putOps(p.node, p.coordinate, p.assignment, view, parents));
     const removes = out.remove.map((r) => ({ ops: [{ op: 'remove', path: `${this.assignmentsPath}/${r.node}/${r.coordinate}` }] as ZkOp[], what: `${r.coordinate}@${r.node}` }));
     const put = await this.writeAll(puts);
     const removed = await this.writeAll(removes);
-    for (const st of out.statuses) await this.writeStatus(st);
-    // kept only when every write landed: otherwise the next pass would count a move or a retry twice
-    if (put.length === puts.length && removed.length === removes.length) this.history = out.history;
+    // kept, and the statuses written, only when every write landed: otherwise the next pass
+    // would count a move or a retry twice, and a status would name a node not yet assigned
+    if (put.length === puts.length && removed.length === removes.length) {
+      this.history = out.history;
+      for (const st of out.statuses) await this.writeStatus(st);
+    }
     if (put.length + removed.length > 0) {
       this.o.log.info({ put: put.length > 20 ? `${put.length} assignments` : put, remove: removed.length > 20 ? `${removed.length} assignments` : removed }, 'scheduler: assignments written');
     }
@@ -166,13 +171,14 @@ export class SchedulerLeader {
     return { jobs, nodes, assignments, observed, history, lostAfterMs: this.o.lostAfterMs };
   }
 
-  private putOps(node: string, coordinate: string, a: Assignment, view: CellView): Write {
+  private putOps(node: string, coordinate: string, a: Assignment, view: CellView, parents: Set<string>): Write {
     const parent = `${this.assignmentsPath}/${node}`;
     const path = `${parent}/${coordinate}`;
     const data = Buffer.from(JSON.stringify(a));
     const held = view.assignments[node];
     const ops: ZkOp[] = [];
-    if (!held) ops.push({ op: 'create', path: parent, protect: this.o.protect });
+    if (!held && !parents.has(node)) ops.push({ op: 'create', path: parent, protect: this.o.protect });
+    parents.add(node);
     ops.push(held && coordinate in held ? { op: 'setData', path, data } : { op: 'create', path, data, protect: this.o.protect });
     return { ops, what: `${coordinate}@${node}` };
   }
@@ -184,13 +190,11 @@ export class SchedulerLeader {
    */
   private async writeAll(writes: Write[]): Promise<string[]> {
     const done: string[] = [];
-    // a node's first assignment makes its parent: the rest of its batch must follow that write
-    const madeParents = new Set<string>();
     for (let i = 0; i < writes.length; ) {
       const batch: Write[] = [];
       let ops = 0;
       while (i < writes.length && ops + writes[i]!.ops.length <= WRITE_BATCH) {
-        const w = dropMadeParent(writes[i]!, madeParents);
+        const w = writes[i]!;
         batch.push(w);
         ops += w.ops.length;
         i++;
@@ -203,7 +207,6 @@ export class SchedulerLeader {
           else this.unknown(w);
         }
       } else this.unknown(batch[0]!);
-      for (const w of batch) for (const op of w.ops) if (op.op === 'create' && op.data === undefined) madeParents.add(op.path);
     }
     return done;
   }
@@ -256,11 +259,6 @@ interface Write {
 
 /** Most ops in one multi: ~100 KB of assignments, far under ZooKeeper's 1 MB request limit. */
 const WRITE_BATCH = 100;
-
-/** A write whose parent an earlier batch already made: only the child's create is left. */
-function dropMadeParent(w: Write, made: ReadonlySet<string>): Write {
-  return w.ops.length === 2 && made.has(w.ops[0]!.path) ? { ...w, ops: [w.ops[1]!] } : w;
-}
 
 /** What a node's record says of each service, as plan() takes it (and what it refuses). */
 function observedOf(record: NonNullable<NodeView['record']>): Record<string, Observed> {
