@@ -40,6 +40,8 @@ export class SchedulerLeader {
   /** Each job's status as last written, without updatedAt: an unchanged status is not written again. */
   private readonly written = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
+  /** A write did not land: the next tick passes again even if no watch fires. */
+  private retry = false;
   private closed = false;
   private readonly jobsPath: string;
   private readonly assignmentsPath: string;
@@ -83,7 +85,9 @@ export class SchedulerLeader {
   private arm(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
-      this.kick();
+      // watches bring every change; the clock matters only while a node may become lost, or
+      // after a write that did not land (a quiet cell costs nothing)
+      if (this.lostSince.size > 0 || this.retry) this.kick();
       if (this.o.election.isLeader()) this.arm();
     }, this.o.tickMs ?? 1000);
     this.timer.unref();
@@ -97,7 +101,12 @@ export class SchedulerLeader {
     }
     const now = Date.now();
     const view = await this.read(now);
+    this.retry = false;
     const out = plan(view, now);
+    // a node lost for good that holds nothing any more needs no more watching of the clock
+    for (const [name, since] of this.lostSince) {
+      if (now - since >= this.o.lostAfterMs && Object.keys(view.assignments[name] ?? {}).length === 0 && !out.put.some((p) => p.node === name)) this.lostSince.delete(name);
+    }
     // a node's first assignment makes its parent: once, in the first of its writes
     const parents = new Set<string>();
     const puts = out.put.map((p) => this.putOps(p.node, p.coordinate, p.assignment, view, parents));
@@ -213,6 +222,7 @@ export class SchedulerLeader {
 
   /** A write failed or timed out (the server may have applied it all the same): read its paths again. */
   private unknown(w: Write): void {
+    this.retry = true;
     for (const op of w.ops) this.cache.forget(op.path);
   }
 
@@ -234,6 +244,7 @@ export class SchedulerLeader {
     const exists = await this.o.client.exists(path);
     const ok = await this.fenced([exists ? { op: 'setData', path, data } : { op: 'create', path, data, protect: this.o.protect }], `status of ${s.job}`, true);
     if (ok) this.written.set(s.job, key);
+    else this.retry = true;
   }
 
   /** A fenced multi; false when it failed for a reason the next pass deals with (said when `loud`). */
