@@ -101,8 +101,10 @@ export class SchedulerLeader {
     }
     const now = Date.now();
     const view = await this.read(now);
+    const planned = Date.now();
     this.retry = false;
     const out = plan(view, now);
+    const wrote = Date.now();
     // a node lost for good that holds nothing any more needs no more watching of the clock
     for (const [name, since] of this.lostSince) {
       if (now - since >= this.o.lostAfterMs && Object.keys(view.assignments[name] ?? {}).length === 0 && !out.put.some((p) => p.node === name)) this.lostSince.delete(name);
@@ -119,6 +121,9 @@ export class SchedulerLeader {
       this.history = out.history;
       for (const st of out.statuses) await this.writeStatus(st);
     }
+    const ms = Date.now() - now;
+    // a slow pass is worth a line: which part (reading the cell, planning, writing) took the time
+    if (ms > 1000) this.o.log.info({ readMs: planned - now, planMs: wrote - planned, writeMs: Date.now() - wrote, puts: puts.length, removes: removes.length }, 'scheduler: a slow pass');
     if (put.length + removed.length > 0) {
       this.o.log.info({ put: put.length > 20 ? `${put.length} assignments` : put, remove: removed.length > 20 ? `${removed.length} assignments` : removed }, 'scheduler: assignments written');
     }

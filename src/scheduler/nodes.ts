@@ -1,6 +1,6 @@
 import type { Job, NodeRecord, NodeResources } from '../contract/index.js';
 import { figure, specResources } from '../lib/resources.js';
-import { addUp, shortOf, type ReservedKey } from '../services/index.js';
+import { addUp, fits, shortOf, type ReservedKey } from '../services/index.js';
 
 /**
  * The nodes of a cell as placement sees them, and the one choice of a node for an instance:
@@ -101,9 +101,8 @@ export function exclusion(slot: Slot, job: Job, need: NodeResources, avoid: stri
   if (missing) return { rule: 'label', key: missing[0], value: missing[1] };
   const held = (slot.perJob.get(job.name) ?? 0) - (own ? 1 : 0);
   if (job.maxPerNode !== undefined && held >= job.maxPerNode) return { rule: 'maxPerNode' };
-  const short = shortOf(need, slot.capacity, slot.committed)[0];
-  if (short) return { rule: 'short', key: short };
-  return null;
+  if (fits(need, slot.capacity, slot.committed)) return null;
+  return { rule: 'short', key: shortOf(need, slot.capacity, slot.committed)[0]! };
 }
 
 /**
