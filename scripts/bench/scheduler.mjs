@@ -33,6 +33,7 @@ import registry from '../../dist/registry/index.js';
 import scheduler from '../../dist/scheduler/index.js';
 import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 import { benchParent, removeCgroupParent } from './lib/cgroups.mjs';
+import { killMarked } from './lib/run.mjs';
 
 const require = createRequire(import.meta.url);
 const zookeeper = require('node-zookeeper-client');
@@ -249,15 +250,6 @@ async function assignmentsOf(obs) {
 
 // ---- nodee daemons ---------------------------------------------------------------------------------
 
-function killMarked(prefix) {
-  const marker = `NODEE_RUNTIME_DIR=${path.join(prefix, 'runtime')}`;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(marker))) process.kill(Number(name), 'SIGKILL');
-    } catch {}
-  }
-}
 
 /**
  * A daemon of the cell on a prefix of its own (service users may traverse it) and, as root, a
