@@ -176,6 +176,12 @@ export class Reconciler {
     const existing = this.o.ops.service(coordinate);
     if (existing && !mine) return `refused: a service ${coordinate} exists on this node and was not made by the scheduler`;
     if (mine && existing && mine.jobVersion === a.jobVersion) return undefined;
+    if (mine && existing && mine.artifact === artifact && mine.spec === specKey(a.spec)) {
+      // a new job version that changed nothing of this instance (a scale, a constraint): keep it running
+      this.managed[coordinate] = { ...mine, jobVersion: a.jobVersion };
+      await this.store.write(this.managed);
+      return undefined;
+    }
     // only the leader writes assignments, but a node checks what it can: a job that does not exist ordered nothing
     if (!(await this.o.client.exists(`${this.o.jobsPath}/${a.job}`))) return `refused: its job ${a.job} does not exist`;
     await this.o.ops.install(artifact);
