@@ -17,13 +17,12 @@ const MAY_IMPORT = {
   artifacts: ['lib', 'config', 'contract'],
   services: ['lib', 'config', 'contract', 'artifacts', 'cgroups', 'health', 'notify'],
   registry: ['lib', 'config', 'contract'],
-  scheduler: ['lib', 'config', 'contract', 'registry'],
   notify: ['lib', 'contract'],
   api: ['lib', 'config', 'contract', 'services'],
-  daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'cgroups'],
-  cli: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'daemon'],
+  daemon: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'cgroups', 'scheduler'],
+  cli: ['lib', 'config', 'contract', 'artifacts', 'services', 'registry', 'api', 'daemon', 'scheduler'],
   health: ['lib', 'contract'],
-  scheduler: ['lib', 'config', 'contract', 'services'],
+  scheduler: ['lib', 'config', 'contract', 'services', 'registry'],
 };
 /** Top-level files of src/ and the folders they may import. */
 const FILES_MAY_IMPORT = { 'cli.ts': ['cli'] };
