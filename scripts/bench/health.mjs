@@ -50,18 +50,7 @@ const mono = () => process.hrtime.bigint();
 /** Wall clock in ms with sub-ms resolution (for the cross-check against time.time_ns()). */
 const wall = () => performance.timeOrigin + performance.now();
 
-process.on('exit', () => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {}
-  }
-  try {
-    execFileSync('chmod', ['-R', 'u+w', work], { stdio: 'ignore' });
-  } catch {}
-  rmSync(work, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+cleanUpAtExit(cleanups, work);
 
 // ---- the artifact: three services ------------------------------------------------------------
 
@@ -167,6 +156,7 @@ async function startServer() {
  */
 const REFERENCE = `import http from 'node:http';
 import { readFileSync } from 'node:fs';
+import { killMarked, cleanUpAtExit } from './lib/run.mjs';
 const [port, rate, windows, windowMs, settleMs] = process.argv.slice(2).map(Number);
 const ticks = () => {
   const s = readFileSync('/proc/self/stat', 'utf8');
@@ -255,15 +245,6 @@ const HZ = 100;
 
 // ---- nodee ---------------------------------------------------------------------------------------
 
-function killMarked(prefix) {
-  const marker = `NODEE_RUNTIME_DIR=${path.join(prefix, 'runtime')}`;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(marker))) process.kill(Number(name), 'SIGKILL');
-    } catch {}
-  }
-}
 
 /** A nodee daemon on a prefix of its own (and, as root, a cgroup parent of its own). */
 async function startNodee(name) {

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 import { benchParent, inCgroupUnder, removeCgroupParent, unusableParent } from './lib/cgroups.mjs';
+import { killMarked, cleanUpAtExit } from './lib/run.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -45,18 +46,7 @@ if (ROOT_USER) cleanups.push(() => removeCgroupParent(CG_PARENT));
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const now = () => performance.timeOrigin + performance.now();
 
-process.on('exit', () => {
-  for (const c of cleanups.reverse()) {
-    try {
-      c();
-    } catch {}
-  }
-  try {
-    execFileSync('chmod', ['-R', 'u+w', work], { stdio: 'ignore' });
-  } catch {}
-  rmSync(work, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+cleanUpAtExit(cleanups, work);
 
 // ---- the service script and its artifact ---------------------------------------------------
 
@@ -142,15 +132,6 @@ async function idleCpuWindows(pid, ms) {
 
 // ---- nodee -------------------------------------------------------------------------------------
 
-function killMarked(prefix) {
-  const marker = `NODEE_RUNTIME_DIR=${path.join(prefix, 'runtime')}`;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/environ`, 'latin1').split('\0').some((kv) => kv.startsWith(marker))) process.kill(Number(name), 'SIGKILL');
-    } catch {}
-  }
-}
 
 /**
  * A nodee daemon on a prefix of its own. `cgroups`: true gives it a cgroup parent of its own (a

@@ -289,6 +289,7 @@ const schemas: Record<string, Schema> = {
       state: { enum: ['active', 'draining'] }, startedAt: { type: 'string', format: 'date-time' },
       console: { type: 'object', properties: { url: { type: 'string' }, port: { type: 'integer' } } },
       zookeeper: { type: 'object', properties: { state: { enum: ['connected', 'connecting', 'disconnected', 'standalone'] }, path: nullable('string'), conflict: { type: 'string' } } },
+      scheduler: { type: 'object', required: ['enabled', 'leader', 'leaderInstance'], properties: { enabled: { type: 'boolean' }, leader: { type: 'boolean' }, leaderInstance: nullable('string') }, description: 'fleet scheduling: whether this node takes part, whether it leads, and who does' },
       machine: { type: 'object', additionalProperties: { type: ['number', 'array'] } },
       counts: { type: 'object' },
       labels: { type: 'object', additionalProperties: { type: 'string' }, description: 'config labels, published for placement' },

@@ -118,6 +118,17 @@ export const configSchema = z
       .prefault({}),
     /** Free-form labels, published for placement constraints. */
     labels: labelsSchema.default({}),
+    /** Fleet scheduling over ZooKeeper (docs/scheduler.md): on by default wherever zookeeper is set. */
+    scheduler: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** A node whose record has been gone this long is lost: its instances are placed elsewhere. */
+        lostAfterMs: z.number().int().min(1000).max(86_400_000).default(30_000),
+        /** Run scheduled specs without `user` (as root). Off: such an assignment is refused, and says so. */
+        allowRoot: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
     cgroup: z
       .object({
         /**

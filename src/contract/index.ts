@@ -5,6 +5,8 @@
  * (ALL_STATES) the type is derived from: no logic lives here.
  */
 
+import type { SchedulerStatus } from './scheduler.js';
+
 /** Every state a service can be in (contract: Service.state). */
 export const ALL_STATES = ['waiting', 'starting', 'running', 'backoff', 'stopping', 'draining', 'stopped', 'exited', 'failed'] as const;
 export type ServiceState = (typeof ALL_STATES)[number];
@@ -127,6 +129,8 @@ export interface NodeStatus {
   startedAt: string;
   console: { url: string; port: number };
   zookeeper: { state: ZookeeperState; path: string | null; conflict?: string };
+  /** Fleet scheduling: whether this node takes part, whether it leads, and who does. */
+  scheduler: SchedulerStatus;
   machine: MachineInfo;
   counts: { artifacts: number; services: number; byState: Record<string, number> };
   labels: Record<string, string>;

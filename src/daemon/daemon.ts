@@ -16,6 +16,7 @@ import { advertisedUrl } from './advertise.js';
 import { PrefixLock } from './prefix-lock.js';
 import { readMachine, resolveCapacity } from './status.js';
 import { Cgroups } from '../cgroups/index.js';
+import { Scheduling } from './scheduling.js';
 
 /** The changes of a service the ZooKeeper record shows (besides its state). */
 const RECORD_FIELDS: ReadonlySet<string> = new Set(['pid', 'ready', 'spec']);
@@ -41,6 +42,7 @@ export class Daemon {
   private supervisor!: Supervisor;
   private api!: ApiServer;
   private presence: Presence | undefined;
+  private scheduling: Scheduling | undefined;
   private lock: PrefixLock | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -125,7 +127,7 @@ export class Daemon {
       this.presence.setSource(async () => {
         const artifacts = this.store.list();
         const services = this.supervisor.list();
-        return buildRecord(await this.status(artifacts, services), artifacts, services);
+        return buildRecord(await this.status(artifacts, services), artifacts, services, new Date(), this.scheduling?.reconciler.refused());
       });
       this.presence.start();
       const changed = () => this.presence?.changed();
@@ -139,6 +141,11 @@ export class Daemon {
       this.refreshTimer = setInterval(changed, MACHINE_REFRESH_MS);
       this.refreshTimer.unref();
       changed();
+      if (config.scheduler.enabled) {
+        this.scheduling = new Scheduling({ config, instance, presence: this.presence, store: this.store, supervisor: this.supervisor, protect: zkDigest !== undefined, log: this.log.child({ component: 'scheduler' }), metrics: this.metrics });
+        this.scheduling.reconciler.onRefusedChange = changed;
+        await this.scheduling.start();
+      }
     } else {
       this.log.info('standalone: no zookeeper configured, this node is not registered');
     }
@@ -161,6 +168,7 @@ export class Daemon {
       zookeeper: zk
         ? { state: zk.state, path: zk.path, ...(zk.conflict ? { conflict: zk.conflict } : {}) }
         : { state: 'standalone', path: null },
+      scheduler: this.scheduling?.status() ?? { enabled: false, leader: false, leaderInstance: null },
       machine: await readMachine(config.prefix),
       counts: { artifacts: artifacts.length, services: services.length, byState: this.supervisor.counts() },
       labels: { ...config.labels },
@@ -181,6 +189,8 @@ export class Daemon {
     this.stopping ??= (async () => {
       this.log.info('nodee stopping; services keep running');
       if (this.refreshTimer) clearInterval(this.refreshTimer);
+      // the election node goes before the session: another daemon leads at once, not after a timeout
+      await this.scheduling?.close().catch((err: unknown) => this.log.warn({ err }, 'scheduler did not close cleanly'));
       await Promise.allSettled([this.api?.close(), this.presence?.close()]);
       await this.supervisor?.detach();
       await this.store?.close();

@@ -57,6 +57,11 @@ const CLOSE_DEADLINE_MS = 2000;
 export class Presence extends EventEmitter {
   private lifecycle: Lifecycle = 'latent';
   private readonly client: ZkClient;
+
+  /** The session this presence keeps: the scheduler shares it, so a node's record and its election node live and die together. */
+  get zk(): ZkClient {
+    return this.client;
+  }
   private readonly metrics: PresenceMetrics;
   private readonly sessions: SessionMemory;
   private readonly log: Logger;

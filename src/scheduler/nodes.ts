@@ -1,6 +1,6 @@
 import type { Job, NodeRecord, NodeResources } from '../contract/index.js';
 import { figure, specResources } from '../lib/resources.js';
-import { addUp, shortOf, type ReservedKey } from '../services/index.js';
+import { addUp, fits, shortOf, type ReservedKey } from '../services/index.js';
 
 /**
  * The nodes of a cell as placement sees them, and the one choice of a node for an instance:
@@ -93,18 +93,16 @@ function freeOf(slot: Slot, k: ReservedKey): number {
  * instance already on the slot that this one replaces (an upgrade in place): it is not
  * counted against maxPerNode.
  */
-export function exclusion(slot: Slot, job: Job, need: NodeResources, avoid: string | undefined, own = false): Exclusion | null {
+export function exclusion(slot: Slot, job: Job, need: NodeResources, avoid: string | undefined, own = false, labels = constraintLabels(job)): Exclusion | null {
   if (slot.name === avoid) return { rule: 'avoid' };
   if (slot.condition !== 'live') return { rule: 'notLive' };
   if (slot.capacity === null) return { rule: 'noResources' };
-  const labels = Object.entries(job.constraints?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const missing = labels.find(([k, v]) => slot.labels[k] !== v);
   if (missing) return { rule: 'label', key: missing[0], value: missing[1] };
   const held = (slot.perJob.get(job.name) ?? 0) - (own ? 1 : 0);
   if (job.maxPerNode !== undefined && held >= job.maxPerNode) return { rule: 'maxPerNode' };
-  const short = shortOf(need, slot.capacity, slot.committed)[0];
-  if (short) return { rule: 'short', key: short };
-  return null;
+  if (fits(need, slot.capacity, slot.committed)) return null;
+  return { rule: 'short', key: shortOf(need, slot.capacity, slot.committed)[0]! };
 }
 
 /**
@@ -115,15 +113,28 @@ export function exclusion(slot: Slot, job: Job, need: NodeResources, avoid: stri
  * so the answer never depends on input order. Otherwise the reason nothing fits.
  */
 export function choose(slots: readonly Slot[], job: Job, need: NodeResources, avoid: string | undefined): { slot: Slot } | { reason: string } {
-  const feasible = slots.filter((s) => exclusion(s, job, need, avoid) === null);
-  if (feasible.length === 0) return { reason: whyNot(slots, job, need, avoid) };
-  const rank = (s: Slot) => [s.perJob.get(job.name) ?? 0, -(freeOf(s, 'memoryMB') - need.memoryMB)] as const;
-  feasible.sort((a, b) => {
-    const [ca, ma] = rank(a);
-    const [cb, mb] = rank(b);
-    return ca - cb || ma - mb || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  });
-  return { slot: feasible[0]! };
+  // one scan keeping the best so far, no sort and no list: a 10,000-instance job over 1,000
+  // nodes is ten million of these steps (a sort per instance made it seconds)
+  const labels = constraintLabels(job);
+  let best: Slot | undefined;
+  let bestCount = 0;
+  let bestFree = 0;
+  for (const s of slots) {
+    if (exclusion(s, job, need, avoid, false, labels) !== null) continue;
+    const n = s.perJob.get(job.name) ?? 0;
+    const free = freeOf(s, 'memoryMB') - need.memoryMB;
+    if (best === undefined || n < bestCount || (n === bestCount && (free > bestFree || (free === bestFree && s.name < best.name)))) {
+      best = s;
+      bestCount = n;
+      bestFree = free;
+    }
+  }
+  return best ? { slot: best } : { reason: whyNot(slots, job, need, avoid) };
+}
+
+/** The job's label constraints, sorted by name (the first missing one is the one a reason names). */
+function constraintLabels(job: Job): [string, string][] {
+  return Object.entries(job.constraints?.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 const CONDITION_WORDS: Record<Condition, string> = { live: 'live', down: 'record gone', lost: 'lost', draining: 'draining', inactive: 'not active' };

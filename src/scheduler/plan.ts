@@ -66,6 +66,8 @@ interface Run {
   view: CellView;
   now: number;
   slots: Map<string, Slot>;
+  /** The same slots as a list, made once: a placement scans it (a copy per instance cost more than the scan). */
+  slotList: Slot[];
   history: History;
   put: Plan['put'];
   remove: Plan['remove'];
@@ -81,7 +83,7 @@ export function plan(view: CellView, now: number): Plan {
   const slots = new Map(
     [...names].sort().map((name) => [name, slotOf(byName.get(name) ?? { name, record: null, lostSince: null }, now, view.lostAfterMs)]),
   );
-  const run: Run = { view, now, slots, history: { moves: { ...view.history.moves }, batch: { ...view.history.batch } }, put: [], remove: [], toPlace: [], upgrades: [] };
+  const run: Run = { view, now, slots, slotList: [...slots.values()], history: { moves: { ...view.history.moves }, batch: { ...view.history.batch } }, put: [], remove: [], toPlace: [], upgrades: [] };
 
   const current = keptAssignments(run, jobs);
   const instances: Instance[] = [];
@@ -263,7 +265,7 @@ function upgrade(run: Run, inst: Instance, held: Held): void {
 
 function place(run: Run, inst: Instance, avoid: string | undefined): void {
   const need = needOf(inst.job.spec);
-  const chosen = choose([...run.slots.values()], inst.job, need, avoid);
+  const chosen = choose(run.slotList, inst.job, need, avoid);
   if ('reason' in chosen) {
     inst.reason = chosen.reason;
     return;

@@ -25,6 +25,8 @@ export interface ReconcilerOptions {
   client: ZkClient;
   /** `<cell>/assignments/<instance>`. */
   path: string;
+  /** `<cell>/jobs`: an assignment whose job is not there is never acted on. */
+  jobsPath: string;
   ops: NodeOps;
   /** `<prefix>/state`: what this node runs for the scheduler is kept there across restarts. */
   stateDir: string;
@@ -78,6 +80,9 @@ export class Reconciler {
     })) ?? {};
     // a new session lost every watch of the old one: look again
     this.o.client.on('session', () => this.poke());
+    this.o.client.on('state', (state: string) => {
+      if (state === 'connected') this.poke();
+    });
     this.poke();
   }
 
@@ -171,6 +176,8 @@ export class Reconciler {
     const existing = this.o.ops.service(coordinate);
     if (existing && !mine) return `refused: a service ${coordinate} exists on this node and was not made by the scheduler`;
     if (mine && existing && mine.jobVersion === a.jobVersion) return undefined;
+    // only the leader writes assignments, but a node checks what it can: a job that does not exist ordered nothing
+    if (!(await this.o.client.exists(`${this.o.jobsPath}/${a.job}`))) return `refused: its job ${a.job} does not exist`;
     await this.o.ops.install(artifact);
     if (mine && existing) {
       // a new job version: the artifact alone changed → upgrade in place; anything else → replace

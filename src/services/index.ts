@@ -4,4 +4,4 @@ export { AT_REST } from './state.js';
 // what the fleet scheduler validates jobs with and places by (src/scheduler): one rule each, not a copy
 export { serviceSpecSchema } from './spec.js';
 export { coordinateProblem } from './coordinate.js';
-export { addUp, shortOf, RESERVED, type ReservedKey } from './admission.js';
+export { addUp, fits, shortOf, RESERVED, type ReservedKey } from './admission.js';

@@ -72,6 +72,17 @@ test('a daemon that dies while a service it reported running is still entering i
     return now.state === 'running' && now;
   }, { what: 'the API to report it running' });
   t.is(reported.pid, pid, 'the API reports this process as the running service');
+  // a policy restart answers no one, so the API may show it before its record is on disk: the
+  // crash below must come after the record says running, as it would after an operator's 2xx
+  const recordFile = path.join(d1.prefix, 'state', 'services', `${c}.json`);
+  await waitFor(() => {
+    try {
+      const r = JSON.parse(readFileSync(recordFile, 'utf8')).data;
+      return r.state === 'running' && r.pid === pid;
+    } catch {
+      return false;
+    }
+  }, { what: 'the record on disk to say running' });
 
   // the daemon crashes; what else it ran and that dies with it (the software namespace holder)
   // is gone before the service is scheduled again
