@@ -88,6 +88,14 @@ export const consolePage = `<!doctype html>
     <tbody id="artifacts"></tbody></table>
     <datalist id="artifact-ids"></datalist>
   </section>
+  <section id="fleet" hidden>
+    <h2>Fleet <span class="meta" id="fleet-state"></span></h2>
+    <table><thead><tr><th>node</th><th>state</th><th title="running/total">services</th><th title="reserved/capacity of memory, CPU cores and disk">reserved/capacity</th><th>console</th></tr></thead>
+    <tbody id="fleet-nodes"></tbody></table>
+    <h3>Jobs</h3>
+    <table><thead><tr><th>job</th><th>type</th><th>count</th><th>version</th><th title="instances running/ready, as the scheduler last saw them">running/ready</th><th title="instances with no node, and why">pending</th></tr></thead>
+    <tbody id="fleet-jobs"></tbody></table>
+  </section>
 </main>
 <dialog id="confirm">
   <form method="dialog">

@@ -1,5 +1,6 @@
 import { RESOURCE_TEXT_FUNCTIONS } from '../lib/resources.js';
 import { AT_REST } from '../services/index.js';
+import { consoleFleet } from './console-fleet.js';
 import { consoleForms } from './console-forms.js';
 
 /**
@@ -227,7 +228,7 @@ function refresh() {
   refreshing ??= (async () => {
     try {
       const [status, artifacts, services] = await Promise.all([
-        api("GET", "/v1/status"), api("GET", "/v1/artifacts"), api("GET", "/v1/services")]);
+        api("GET", "/v1/status"), api("GET", "/v1/artifacts"), api("GET", "/v1/services"), refreshFleet()]);
       $("login").hidden = true;
       renderNode(status);
       renderServices(services.services, status.state);
@@ -278,6 +279,7 @@ $("login-form").onsubmit = (ev) => {
 };
 $("forget").onclick = () => { sessionStorage.removeItem(TOKEN_KEY); refresh(); };
 ${consoleForms}
+${consoleFleet}
 refresh();
 setInterval(refresh, 2000);
 `;

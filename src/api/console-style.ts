@@ -22,6 +22,8 @@ export const consoleStyle = `
   td.ready.yes { color: #15803d; }
   td.ready.no { color: #b45309; }
   .stopped { color: #6b7280; }
+  #fleet h3 { font-size: .9rem; margin: .9rem 0 .4rem; }
+  #fleet-state { font-weight: normal; font-size: .85rem; color: #6b7280; margin-left: .5rem; }
   td.exit.oom { color: #b91c1c; font-weight: 600; }
   /* no cgroups: a stop may miss an escaped descendant, worth a glance */
   header .containment-none { color: #fcd34d; }

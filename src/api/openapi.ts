@@ -138,6 +138,20 @@ const paths: Record<string, Record<string, Json>> = {
       responses: { '200': { description: 'log text', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors([...GUARDED, 'BAD_REQUEST', 'SERVICE_NOT_FOUND']) },
     }),
   },
+  // the fleet, read from ZooKeeper by any daemon (src/scheduler/routes.ts); 503 on a standalone one
+  '/v1/cluster/nodes': {
+    get: op({ summary: 'every node record of the cell (or, for a child of nodesPath that is none, its name and why)', responses: { '200': ok('the nodes, by instance', { type: 'object', required: ['nodes'], properties: { nodes: { type: 'array', items: ref('ClusterNode') } } }), ...errors([...GUARDED, 'ZOOKEEPER_UNAVAILABLE']) } }),
+  },
+  '/v1/cluster/jobs': {
+    get: op({ summary: 'every job of the cell with the scheduler\'s status of it', responses: { '200': ok('the jobs, by name', { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: ref('JobEntry') } } }), ...errors([...GUARDED, 'ZOOKEEPER_UNAVAILABLE']) } }),
+  },
+  '/v1/cluster/jobs/{name}': {
+    get: op({
+      summary: 'one job with the scheduler\'s status of it',
+      params: [pathParam('name', 'service.user.cell')],
+      responses: { '200': ok('the job', ref('JobEntry')), ...errors([...GUARDED, 'BAD_REQUEST', 'JOB_NOT_FOUND', 'ZOOKEEPER_UNAVAILABLE']) },
+    }),
+  },
 };
 
 const nullable = (type: string): Schema => ({ type: [type, 'null'] });
@@ -286,6 +300,63 @@ const schemas: Record<string, Schema> = {
         properties: { capacity: ref('NodeResources'), reserved: ref('NodeResources') },
       },
       containment: { enum: ['cgroup2', 'cgroup1', 'none'], description: 'none: services are contained by process groups only' },
+    },
+  },
+  ClusterNode: {
+    type: 'object',
+    required: ['instance'],
+    description: 'a node record as the node publishes it in ZooKeeper (docs/CONTRACT.md, "ZooKeeper"); for a child of nodesPath that is no record, only instance and error',
+    properties: {
+      instance: { type: 'string' }, hostname: { type: 'string' }, version: { type: 'string' }, state: { type: 'string' },
+      console: { type: 'object', properties: { url: { type: 'string' }, port: { type: 'integer' } } },
+      services: { type: 'array', items: { type: 'object', properties: { coordinate: { type: 'string' }, artifact: { type: 'string' }, state: { type: 'string' }, ready: { type: 'boolean' }, ports: { type: 'object', additionalProperties: { type: 'integer' } } } } },
+      labels: { type: 'object', additionalProperties: { type: 'string' } },
+      resources: { type: 'object', properties: { capacity: ref('NodeResources'), reserved: ref('NodeResources') } },
+      error: { type: 'string', description: 'why the znode is no node record' },
+    },
+  },
+  Job: {
+    type: 'object',
+    required: ['name', 'type', 'count', 'spec', 'version'],
+    description: 'jobs/<name> (docs/scheduler.md); env values in spec are "***"',
+    properties: {
+      name: { type: 'string', description: 'service.user.cell; instance i is the coordinate i.<name>' },
+      type: { enum: ['service', 'batch'] },
+      count: { type: 'integer', minimum: 0, maximum: 1000 },
+      spec: { type: 'object', description: 'a ServiceSpec without coordinate' },
+      constraints: { type: 'object', properties: { labels: { type: 'object', additionalProperties: { type: 'string' } } } },
+      maxPerNode: { type: 'integer', minimum: 1 },
+      version: { type: 'integer', minimum: 1, description: 'one more on every change' },
+    },
+  },
+  JobStatus: {
+    type: 'object',
+    required: ['job', 'version', 'instances', 'counts', 'pending', 'updatedAt'],
+    description: 'jobs/<name>/status, written by the scheduler\'s leader',
+    properties: {
+      job: { type: 'string' },
+      version: { type: 'integer', description: 'the job version it describes' },
+      instances: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['coordinate', 'node', 'state', 'ready'],
+          properties: { coordinate: { type: 'string' }, node: nullable('string'), state: { type: 'string', description: 'the service state on its node, or pending, complete (batch), unknown (its node\'s record is gone)' }, ready: { type: 'boolean' } },
+        },
+      },
+      counts: { type: 'object', additionalProperties: { type: 'integer' }, description: 'instances per state' },
+      pending: { type: 'array', items: { type: 'object', required: ['coordinate', 'reason'], properties: { coordinate: { type: 'string' }, reason: { type: 'string', description: 'which rule excluded which nodes' } } } },
+      updatedAt: { type: 'string', format: 'date-time' },
+    },
+  },
+  JobEntry: {
+    type: 'object',
+    required: ['name', 'job', 'status'],
+    properties: {
+      name: { type: 'string', description: 'the znode\'s name under jobs/' },
+      job: { oneOf: [ref('Job'), { type: 'null' }] },
+      status: { oneOf: [ref('JobStatus'), { type: 'null' }], description: 'null until a leader has written one' },
+      error: { type: 'string', description: 'why job or status is null although its znode is there' },
     },
   },
 };

@@ -1,43 +1,45 @@
-import { accessSync, constants } from 'node:fs';
-import { DEFAULT_NODES_PATH, nodesPathSchema, readZookeeperConfig } from '../config/index.js';
 import { silentLogger } from '../lib/log.js';
 import { labelsText, reservedText } from '../lib/resources.js';
 import { ClusterReader, type ClusterNode } from '../registry/index.js';
-import { UsageError, parseArgs, stringOption } from './args.js';
+import { nodeJson } from '../scheduler/index.js';
+import { UsageError, parseArgs } from './args.js';
+import { DEFAULT_CONFIG, TARGET_OPTIONS, clusterTarget } from './cluster-target.js';
 import type { CliContext } from './context.js';
+import { JOB_USAGE, JOB_VERBS, runJobVerb } from './jobs.js';
 import { table } from './table.js';
 
-export const USAGE = `usage: nodee cluster ls|watch [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]
-
-Reads ZooKeeper directly (no daemon needed). The connect string and nodes path come from
---zookeeper / --nodes-path, else $NODEE_ZOOKEEPER / $NODEE_NODES_PATH, else the daemon's
-config (--config, default /etc/nodee/nodee.yaml).
+export const USAGE = `usage: nodee cluster <verb> [--json] [--zookeeper CONNECT] [--nodes-path PATH] [--config FILE] [--timeout MS]
+  ls                                     every node, one row each
+  watch                                  the same, again on every change (Ctrl-C ends it)
+${JOB_USAGE}
+Reads and writes ZooKeeper directly (no daemon needed). The connect string and nodes path
+come from --zookeeper / --nodes-path, else $NODEE_ZOOKEEPER / $NODEE_NODES_PATH, else the
+daemon's config (--config, default ${DEFAULT_CONFIG}). --timeout (default 10000) is how
+long to wait for ZooKeeper; --wait how long run and stop wait for the scheduler (0: not at all).
 `;
-const DEFAULT_CONFIG = '/etc/nodee/nodee.yaml';
-const DEFAULT_TIMEOUT_MS = 10_000;
+
+/** The words after `nodee cluster`, for help and completion. */
+export const VERBS = ['ls', 'watch', ...JOB_VERBS];
 
 /**
- * `nodee cluster ls|watch`: the fleet as ZooKeeper shows it, one row a node. Reads
- * ZooKeeper directly (no daemon needed): the connect string and nodes path come from
- * --zookeeper/--nodes-path, else $NODEE_ZOOKEEPER/$NODEE_NODES_PATH, else the daemon's
- * config file (--config, default /etc/nodee/nodee.yaml when readable).
+ * `nodee cluster ls|watch`: the fleet as ZooKeeper shows it, one row a node; the job verbs
+ * are jobs.ts's. Reads ZooKeeper directly (no daemon needed), where cluster-target.ts says.
  */
 export async function run(args: string[], ctx: CliContext): Promise<number> {
   const [verb, ...rest] = args;
+  if (verb !== undefined && JOB_VERBS.includes(verb)) return runJobVerb(verb, rest, ctx);
   if (verb !== 'ls' && verb !== 'watch') throw new UsageError(verb ? `unknown cluster command "${verb}"` : 'missing cluster command');
-  const a = parseArgs(rest, { values: ['zookeeper', 'nodes-path', 'config', 'timeout'] });
+  const a = parseArgs(rest, { values: TARGET_OPTIONS });
   if (a.positional.length > 0) throw new UsageError(`unexpected argument ${a.positional[0]}`);
-  const timeoutMs = Number(stringOption(a, 'timeout') ?? DEFAULT_TIMEOUT_MS);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) throw new UsageError('--timeout must be a positive number of milliseconds');
   const json = ctx.json;
-  const { connect, nodesPath } = target(stringOption(a, 'zookeeper'), stringOption(a, 'nodes-path'), stringOption(a, 'config'));
+  const { connect, nodesPath, timeoutMs } = clusterTarget(a);
 
   const reader = new ClusterReader({ connect, nodesPath, log: silentLogger() });
   try {
     await reader.connected(timeoutMs);
     if (verb === 'ls') {
       const nodes = await reader.read();
-      ctx.out.write(json ? JSON.stringify(nodes.map(asJson), null, 2) + '\n' : nodeTable(nodes));
+      ctx.out.write(json ? JSON.stringify(nodes.map(nodeJson), null, 2) + '\n' : nodeTable(nodes));
       return 0;
     }
     return await follow(reader, ctx, json, nodesPath);
@@ -58,7 +60,7 @@ function follow(reader: ClusterReader, ctx: CliContext, json: boolean, nodesPath
     process.on('SIGTERM', stop);
     reader.on('change', (nodes: ClusterNode[]) => {
       const at = new Date().toISOString();
-      if (json) ctx.out.write(JSON.stringify({ at, nodes: nodes.map(asJson) }) + '\n');
+      if (json) ctx.out.write(JSON.stringify({ at, nodes: nodes.map(nodeJson) }) + '\n');
       else ctx.out.write(`--- ${at}  ${nodesPath}  ${nodes.length} node${nodes.length === 1 ? '' : 's'}\n${nodeTable(nodes)}`);
     });
     reader.on('state', (state: string) => {
@@ -67,10 +69,6 @@ function follow(reader: ClusterReader, ctx: CliContext, json: boolean, nodesPath
     reader.on('warning', (err: Error) => ctx.err.write(`nodee cluster: ${err.message}; retrying\n`));
     reader.watch();
   });
-}
-
-function asJson(n: ClusterNode): object {
-  return n.record ?? { instance: n.instance, error: n.error };
 }
 
 function nodeTable(nodes: ClusterNode[]): string {
@@ -96,29 +94,4 @@ function nodeTable(nodes: ClusterNode[]): string {
     ]);
   }
   return table(rows);
-}
-
-function target(flagConnect: string | undefined, flagPath: string | undefined, configFile: string | undefined): { connect: string; nodesPath: string } {
-  let connect = flagConnect ?? (process.env.NODEE_ZOOKEEPER || undefined);
-  let nodesPath = flagPath ?? (process.env.NODEE_NODES_PATH || undefined);
-  if (connect === undefined || nodesPath === undefined) {
-    const file = configFile ?? (readable(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-    const zk = file ? readZookeeperConfig(file) : undefined;
-    if (connect === undefined && file && !zk) throw new UsageError(`${file} configures no zookeeper (standalone); pass --zookeeper CONNECT`);
-    connect ??= zk?.connect;
-    nodesPath ??= zk?.nodesPath;
-  }
-  if (connect === undefined) throw new UsageError(`no ZooKeeper to read: pass --zookeeper CONNECT, set NODEE_ZOOKEEPER, or --config FILE (default ${DEFAULT_CONFIG})`);
-  nodesPath ??= DEFAULT_NODES_PATH;
-  if (!nodesPathSchema.safeParse(nodesPath).success) throw new UsageError(`--nodes-path must be an absolute znode path like ${DEFAULT_NODES_PATH}`);
-  return { connect, nodesPath };
-}
-
-function readable(file: string): boolean {
-  try {
-    accessSync(file, constants.R_OK);
-    return true;
-  } catch {
-    return false;
-  }
 }

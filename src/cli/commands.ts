@@ -38,7 +38,7 @@ export const COMMANDS: Command[] = [
     verbs: ['list', 'show', 'start', 'stop', 'restart', 'drain', 'remove', 'logs', 'upgrade'],
     run: service.run,
   },
-  { name: 'cluster', summary: 'every node, read from ZooKeeper', usage: cluster.USAGE, verbs: ['ls', 'watch'], run: cluster.run },
+  { name: 'cluster', summary: 'the fleet and its jobs, straight on ZooKeeper', usage: cluster.USAGE, verbs: cluster.VERBS, run: cluster.run },
   { name: 'daemon', summary: 'run the daemon in the foreground', usage: DAEMON_USAGE, verbs: [], synopsis: 'daemon --config FILE' },
   { name: 'completion', summary: 'print a shell completion script', usage: COMPLETION_USAGE, verbs: SHELLS, run: completion },
   { name: 'help', summary: 'this text, or a command\'s', usage: 'usage: nodee help [COMMAND]\n', verbs: [], synopsis: 'help [COMMAND]' },

@@ -124,7 +124,8 @@ function inlineSpec(args: string[], [coordinate, artifact]: [string, string], co
   return spec;
 }
 
-function readSpec(file: string): unknown {
+/** A spec file: JSON or YAML (a job file too); unreadable or unparsable is a usage error. */
+export function readSpec(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

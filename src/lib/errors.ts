@@ -40,6 +40,9 @@ export const ERROR_CODES = {
   PURGE_FAILED: 500,
   PREPARE_FAILED: 409,
   SPAWN_FAILED: 500,
+  // fleet scheduling
+  JOB_NOT_FOUND: 404,
+  ZOOKEEPER_UNAVAILABLE: 503,
   // start-up (not HTTP: the daemon exits non-zero)
   CONFIG_INVALID: 1,
   PREFIX_IN_USE: 1,

@@ -54,25 +54,12 @@ export class ClusterReader extends EventEmitter {
 
   /** Resolves once connected; rejects after `timeoutMs` naming the connect string. */
   connected(timeoutMs: number): Promise<void> {
-    if (this.client.state === 'connected') return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const done = (err?: Error) => {
-        clearTimeout(timer);
-        this.client.off('state', onState);
-        if (err) reject(err);
-        else resolve();
-      };
-      const onState = (state: string) => state === 'connected' && done();
-      const timer = setTimeout(() => done(new Error(`cannot reach zookeeper at ${this.o.connect} within ${timeoutMs} ms`)), timeoutMs);
-      this.client.on('state', onState);
-    });
+    return whenConnected(this.client, this.o.connect, timeoutMs);
   }
 
   /** The current view, sorted by instance; an absent nodesPath is an empty fleet. */
-  async read(): Promise<ClusterNode[]> {
-    const children = await this.children(undefined);
-    const nodes = await Promise.all(children.sort().map((instance) => this.readNode(instance, undefined)));
-    return nodes.filter((n): n is ClusterNode => n !== undefined);
+  read(): Promise<ClusterNode[]> {
+    return readFleet(this.client, this.o.nodesPath);
   }
 
   /** Starts following changes: 'change' (ClusterNode[]) now and on every change. */
@@ -86,29 +73,6 @@ export class ClusterReader extends EventEmitter {
     this.watching = false;
     clearTimeout(this.timer);
     return this.client.close();
-  }
-
-  /** The children of nodesPath ([] while it does not exist, watching for it to appear). */
-  private async children(watch: ((e: ZkEvent) => void) | undefined): Promise<string[]> {
-    try {
-      return await this.client.getChildren(this.o.nodesPath, watch);
-    } catch (err) {
-      if (zkCode(err) !== 'NO_NODE') throw err;
-      if (watch) await this.client.exists(this.o.nodesPath, watch);
-      return [];
-    }
-  }
-
-  /** One node's record, or undefined when it went away between the list and the read. */
-  private async readNode(instance: string, watch: ((e: ZkEvent) => void) | undefined): Promise<ClusterNode | undefined> {
-    try {
-      const { data } = await this.client.getData(`${this.o.nodesPath}/${instance}`, watch);
-      const r = decodeRecord(data);
-      return 'record' in r ? { instance, record: r.record } : { instance, error: r.error };
-    } catch (err) {
-      if (zkCode(err) === 'NO_NODE') return undefined;
-      throw err;
-    }
   }
 
   private readonly onEvent = (e: ZkEvent): void => {
@@ -133,13 +97,13 @@ export class ClusterReader extends EventEmitter {
     this.dirty = { children: false, all: false, nodes: new Set() };
     try {
       if (children || all) {
-        const names = new Set(await this.children(this.onEvent));
+        const names = new Set(await listNodes(this.client, this.o.nodesPath, this.onEvent));
         for (const known of this.view.keys()) if (!names.has(known)) this.view.delete(known);
         for (const name of names) if (all || !this.view.has(name)) nodes.add(name);
       }
       await Promise.all(
         [...nodes].map(async (instance) => {
-          const node = await this.readNode(instance, this.onEvent);
+          const node = await readNode(this.client, this.o.nodesPath, instance, this.onEvent);
           if (node) this.view.set(instance, node);
           else this.view.delete(instance);
         }),
@@ -173,5 +137,54 @@ export class ClusterReader extends EventEmitter {
     } finally {
       this.reading = false;
     }
+  }
+}
+
+/**
+ * Resolves once `client` is connected; rejects after `timeoutMs` naming `connect` (the string
+ * the user gave): tools that read ZooKeeper once say at once that it is not there.
+ */
+export function whenConnected(client: ZkClient, connect: string, timeoutMs: number): Promise<void> {
+  if (client.state === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      clearTimeout(timer);
+      client.off('state', onState);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onState = (state: string) => state === 'connected' && done();
+    const timer = setTimeout(() => done(new Error(`cannot reach zookeeper at ${connect} within ${timeoutMs} ms`)), timeoutMs);
+    client.on('state', onState);
+  });
+}
+
+/** The fleet now: every child of nodesPath with its record or why it is none, sorted; an absent nodesPath is an empty fleet. */
+export async function readFleet(client: ZkClient, nodesPath: string): Promise<ClusterNode[]> {
+  const children = await listNodes(client, nodesPath, undefined);
+  const nodes = await Promise.all(children.sort().map((instance) => readNode(client, nodesPath, instance, undefined)));
+  return nodes.filter((n): n is ClusterNode => n !== undefined);
+}
+
+/** The children of nodesPath ([] while it does not exist, watching for it to appear when `watch`). */
+async function listNodes(client: ZkClient, nodesPath: string, watch: ((e: ZkEvent) => void) | undefined): Promise<string[]> {
+  try {
+    return await client.getChildren(nodesPath, watch);
+  } catch (err) {
+    if (zkCode(err) !== 'NO_NODE') throw err;
+    if (watch) await client.exists(nodesPath, watch);
+    return [];
+  }
+}
+
+/** One node's record, or undefined when it went away between the list and the read. */
+async function readNode(client: ZkClient, nodesPath: string, instance: string, watch: ((e: ZkEvent) => void) | undefined): Promise<ClusterNode | undefined> {
+  try {
+    const { data } = await client.getData(`${nodesPath}/${instance}`, watch);
+    const r = decodeRecord(data);
+    return 'record' in r ? { instance, record: r.record } : { instance, error: r.error };
+  } catch (err) {
+    if (zkCode(err) === 'NO_NODE') return undefined;
+    throw err;
   }
 }

@@ -22,3 +22,6 @@ export { NotLeaderError } from './fence.js';
 export { CANDIDATE_PREFIX, sequenceOf, sortCandidates, standingOf, type Standing } from './candidates.js';
 export { Reconciler, type NodeOps, type ReconcilerOptions } from './reconciler.js';
 export { SchedulerLeader, type SchedulerLeaderOptions } from './leader.js';
+export { ClusterView, cellPathOf, decodeJob, jobNameProblem, nodeJson, parseJobStatus, type ClusterViewOptions, type Endpoint, type JobEntry } from './cluster-view.js';
+export { JobWriter, type JobWriterOptions, type RunOutcome, type StopOutcome } from './job-writer.js';
+export { clusterRoutes } from './routes.js';

@@ -369,3 +369,16 @@ test.serial('API data is shown as text, never run: a hostile command, log line a
   await ui.evaluate(`document.body.insertAdjacentHTML("beforeend", ${JSON.stringify(XSS)})`);
   t.is(await ui.waitFor(`window.__xss`), 1);
 });
+
+test.serial('a standalone daemon shows no fleet section, and no error for it', async (t) => {
+  // GET /v1/cluster/* answers 503 without ZooKeeper (404 from a daemon that does not mount the
+  // fleet routes: hidden all the same); test/scheduler/cluster-console.test.mjs has the fleet shown
+  const d = await startDaemon(t);
+  const ui = await openConsole(t, d);
+  const cluster = await d.api('GET', '/v1/cluster/jobs');
+  t.true([503, 404].includes(cluster.status), String(cluster.status));
+  await ui.waitFor(`$("services") && !$("error").dataset.from`);
+  await new Promise((r) => setTimeout(r, 2500)); // a refresh later, still nothing
+  t.true(await ui.evaluate(`$("fleet").hidden`));
+  t.is(await ui.text('#error'), '');
+});

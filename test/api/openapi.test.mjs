@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApiServer } from '../../dist/api/server.js';
 import { openApiDocument } from '../../dist/api/openapi.js';
 import { capabilityRouters } from '../../dist/daemon/index.js';
+import { clusterRoutes } from '../../dist/scheduler/index.js';
 import { ERROR_CODES } from '../../dist/lib/errors.js';
 import { serviceSpecSchema } from '../../dist/services/spec.js';
 import { z } from 'zod';
@@ -35,6 +36,9 @@ function collect(node, pick, out = []) {
 function servedRoutes() {
   // the routers only reach the store and the supervisor when a request comes in
   const routers = capabilityRouters({}, {});
+  // the fleet routes (src/scheduler/routes.ts) as the daemon mounts them beside the capabilities'
+  // (routes() is a set: were capabilityRouters to include them, each is still listed once)
+  routers.push(clusterRoutes(() => undefined));
   const api = new ApiServer({ listen: '127.0.0.1:0', log: silentLogger(), metrics: createMetricsRegistry(false), node: {}, routers, bodyLimitBytes: 1024 });
   return api.routes();
 }
