@@ -17,13 +17,14 @@ import { PrefixLock } from './prefix-lock.js';
 import { readMachine, resolveCapacity } from './status.js';
 import { Cgroups } from '../cgroups/index.js';
 import { Scheduling } from './scheduling.js';
+import { ClusterView, cellPathOf, clusterRoutes } from '../scheduler/index.js';
 
 /** The changes of a service the ZooKeeper record shows (besides its state). */
 const RECORD_FIELDS: ReadonlySet<string> = new Set(['pid', 'ready', 'spec']);
 
 /** Each capability's API routes, mounted by the API server after its own. */
-export function capabilityRouters(store: ArtifactStore, supervisor: Supervisor): Router[] {
-  return [artifactRoutes(store), serviceRoutes(supervisor)];
+export function capabilityRouters(store: ArtifactStore, supervisor: Supervisor, cluster: () => ClusterView | undefined = () => undefined): Router[] {
+  return [artifactRoutes(store), serviceRoutes(supervisor), clusterRoutes(cluster)];
 }
 
 /** Machine figures (load, memory, disk) in the ZooKeeper record are refreshed this often. */
@@ -43,6 +44,7 @@ export class Daemon {
   private api!: ApiServer;
   private presence: Presence | undefined;
   private scheduling: Scheduling | undefined;
+  private clusterView: ClusterView | undefined;
   private lock: PrefixLock | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
@@ -103,7 +105,8 @@ export class Daemon {
         drain: () => this.supervisor.drainNode(),
         undrain: () => this.supervisor.undrainNode(),
       },
-      routers: capabilityRouters(this.store, this.supervisor),
+      // the fleet view exists once ZooKeeper is set up below; until then (and standalone) it answers 503
+      routers: capabilityRouters(this.store, this.supervisor, () => this.clusterView),
     });
     const { url } = await this.api.start();
     this.consoleUrl = advertisedUrl(url);
@@ -130,6 +133,7 @@ export class Daemon {
         return buildRecord(await this.status(artifacts, services), artifacts, services, new Date(), this.scheduling?.reconciler.refused());
       });
       this.presence.start();
+      this.clusterView = new ClusterView({ client: this.presence.zk, cellPath: cellPathOf(config.zookeeper.nodesPath), nodesPath: config.zookeeper.nodesPath });
       const changed = () => this.presence?.changed();
       this.store.on('change', changed);
       // the record carries every service's state: any committed change, or the node draining

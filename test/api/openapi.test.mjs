@@ -35,10 +35,8 @@ function collect(node, pick, out = []) {
 /** The app exactly as the daemon builds it: the API server with the daemon's own routers. */
 function servedRoutes() {
   // the routers only reach the store and the supervisor when a request comes in
+  // (the fleet routes among them, as the daemon mounts them: src/scheduler/routes.ts)
   const routers = capabilityRouters({}, {});
-  // the fleet routes (src/scheduler/routes.ts) as the daemon mounts them beside the capabilities'
-  // (routes() is a set: were capabilityRouters to include them, each is still listed once)
-  routers.push(clusterRoutes(() => undefined));
   const api = new ApiServer({ listen: '127.0.0.1:0', log: silentLogger(), metrics: createMetricsRegistry(false), node: {}, routers, bodyLimitBytes: 1024 });
   return api.routes();
 }
