@@ -4,7 +4,6 @@ import path from 'node:path';
 import { ApiServer } from '../../dist/api/server.js';
 import { openApiDocument } from '../../dist/api/openapi.js';
 import { capabilityRouters } from '../../dist/daemon/index.js';
-import { clusterRoutes } from '../../dist/scheduler/index.js';
 import { ERROR_CODES } from '../../dist/lib/errors.js';
 import { serviceSpecSchema } from '../../dist/services/spec.js';
 import { z } from 'zod';
