@@ -4,6 +4,7 @@
 import { chmod, copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { startDaemon } from '../helpers/daemon.mjs';
+import { portBlock } from '../helpers/ports.mjs';
 import { tempDir, waitFor } from '../helpers/tmp.mjs';
 import { observer, zookeeper } from '../registry/_zk.mjs';
 import { scriptsZip } from '../services/e2e-helpers.mjs';
@@ -43,14 +44,10 @@ export async function repository(t) {
   return { url: `file://${root}${TEMPLATE}` };
 }
 
-let nodes = 0;
 /** A daemon of the cell; `name` is its instance. */
 export async function node(t, zk, name, { config = {}, prefix } = {}) {
   prefix ??= await tempDir(t, 'nodee-fleet-');
   await chmod(prefix, 0o755);
-  // 30000-32767: clear of the default pool (20000-29999), the health tests' (10000-19999) and
-  // the kernel's ephemeral ports (32768 and up), so parallel test files do not race for a port
-  const from = 30000 + (process.pid % 30) * 80 + (nodes++ % 8) * 10;
   const d = await startDaemon(t, {
     prefix,
     config: {
@@ -58,7 +55,8 @@ export async function node(t, zk, name, { config = {}, prefix } = {}) {
       zookeeper: { connect: zk.connect, sessionTimeoutMs: 2000, nodesPath: NODES },
       scheduler: { lostAfterMs: 3000 },
       capacity: { memoryMB: 1000, cpu: 2, diskMB: 1000 },
-      ports: { from, to: from + 9 },
+      // clear of the default pool (20000-29999), the health tests' (10000-19999) and the kernel's ephemeral ports
+      ports: portBlock(30000, 32760),
       ...config,
     },
   });
@@ -78,6 +76,13 @@ export async function cell(t, zk) {
   };
   return {
     obs,
+    /** Waits until each named node's record is in nodes/ (a job written before would not see them). */
+    async live(names) {
+      await waitFor(async () => {
+        for (const n of names) if (!(await obs.stat(`${NODES}/${n}`))) return false;
+        return true;
+      }, { what: `records of ${names.join(', ')}` });
+    },
     /** Writes jobs/<name> as `nodee cluster run` does. */
     job: (job) => put(`${CELL}/jobs/${job.name}`, { type: 'service', version: 1, ...job }),
     status: (name) => obs.read(`${CELL}/jobs/${name}/status`).then((r) => r?.json ?? null),

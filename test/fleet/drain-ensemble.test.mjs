@@ -13,6 +13,7 @@ test('node drain moves its instances off; the drained node keeps none', async (t
   const repo = await repository(t);
   const [a, b] = await Promise.all(['node-a', 'node-b'].map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
+  await c.live(['node-a', 'node-b']);
   await c.job({ name: JOB, count: 4, maxPerNode: 4, spec: webSpec() });
   const spread = await c.until(JOB, (s) => s.counts.running === 4, 'four running');
   t.is(spread.instances.filter((i) => i.node === 'node-b').length, 2, 'spread two and two');
@@ -29,6 +30,7 @@ test('on a 3-server ensemble, killing a ZooKeeper server does not stop the cell 
   const ds = await Promise.all(['node-a', 'node-b', 'node-c'].map((n) => node(t, { connect: ens.connect }, n, { config: { repositories: [repo] } })));
   t.is((await Promise.all(ds.map(async (d) => (await d.api('GET', '/v1/status')).body.scheduler.enabled))).filter(Boolean).length, 3);
   const c = await cell(t, { connect: ens.connect });
+  await c.live(['node-a', 'node-b', 'node-c']);
   await c.job({ name: JOB, count: 3, maxPerNode: 1, spec: webSpec() });
   await c.until(JOB, (s) => s.counts.running === 3, 'three running', 40_000);
   // a server of the ensemble dies: the sessions on it move to the others within their timeout

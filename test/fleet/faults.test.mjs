@@ -18,6 +18,7 @@ test('a node that dies is lost after lostAfterMs: its instance runs elsewhere; w
   const repo = await repository(t);
   const [a, b] = await Promise.all(['node-a', 'node-b'].map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
+  await c.live(['node-a', 'node-b']);
   await c.job({ name: JOB, count: 2, maxPerNode: 2, spec: webSpec() });
   const first = await c.until(JOB, (s) => s.counts.running === 2, 'two running');
   t.deepEqual(new Set(first.instances.map((i) => i.node)), new Set(['node-a', 'node-b']), 'spread first');
@@ -59,6 +60,7 @@ test('the leader killed: another daemon leads within the session timeout and goe
   }, { what: 'a new leader', timeoutMs: 15_000 });
   t.not(next, first);
   const c = await cell(t, zk);
+  await c.live(rest.map((d) => d.name));
   await c.job({ name: JOB, count: 2, maxPerNode: 1, spec: webSpec() });
   const s = await c.until(JOB, (x) => x.counts.running === 2, 'placed by the new leader', 40_000);
   t.false(s.instances.some((i) => i.node === first), 'nothing on the dead node');

@@ -14,6 +14,7 @@ test('batch: 10 tasks each complete once and stay done; a failing task is retrie
   const repo = await repository(t);
   const ds = await Promise.all(['node-a', 'node-b'].map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
+  await c.live(['node-a', 'node-b']);
   const runs = await tempDir(t, 'nodee-batch-runs-');
   await chmod(runs, 0o1777);
   await c.job({ name: 'once.alice.cell', type: 'batch', count: 10, spec: webSpec({ command: ['bin/ok'], ports: [], env: { RUNS: runs } }) });
@@ -41,6 +42,7 @@ test('a new job version with another artifact upgrades the instance in place', a
   const repo = await repository(t);
   const [a] = await Promise.all(['node-a'].map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
+  await c.live(['node-a']);
   await c.job({ name: 'up.alice.cell', count: 1, spec: webSpec() });
   await c.until('up.alice.cell', (s) => s.counts.running === 1, 'running');
   const before = (await a.api('GET', '/v1/services/0.up.alice.cell')).body;

@@ -12,6 +12,7 @@ test('a job of 3 with maxPerNode 1 over 4 nodes: one per node, each installs and
   const names = ['node-a', 'node-b', 'node-c', 'node-d'];
   const ds = await Promise.all(names.map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
+  await c.live(names);
   await c.job({ name: 'web.alice.cell', count: 3, maxPerNode: 1, spec: webSpec() });
 
   const status = await c.until('web.alice.cell', (s) => s.counts.running === 3 && s.instances.every((i) => i.ready), 'three running and ready');
@@ -55,6 +56,7 @@ test('what cannot be placed is pending with the rule that excluded the nodes; a 
   const repo = await repository(t);
   await Promise.all(['node-a', 'node-b'].map((n) => node(t, zk, n, { config: { repositories: [repo] } })));
   const c = await cell(t, zk);
+  await c.live(['node-a', 'node-b']);
   await c.job({ name: 'big.alice.cell', count: 1, spec: webSpec({ resources: { memoryMB: 4000 } }) });
   const big = await c.until('big.alice.cell', (s) => s.pending.length === 1, 'pending');
   t.regex(big.pending[0].reason, /memoryMB: needs 4000, most free 1000 on node-/);

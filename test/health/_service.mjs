@@ -2,6 +2,7 @@
 // service programs (bin/ of the scripts artifact) and small waits on the API.
 import { chmod } from 'node:fs/promises';
 import { startDaemon } from '../helpers/daemon.mjs';
+import { portBlock } from '../helpers/ports.mjs';
 import { tempDir, waitFor } from '../helpers/tmp.mjs';
 import { ensureUser } from '../security/_users.mjs';
 import { installScripts, E2E_ART } from '../services/e2e-helpers.mjs';
@@ -63,24 +64,12 @@ exec sleep 3600
 `,
 };
 
-let daemons = 0;
-/**
- * A port range of its own for each daemon: the services here really listen, and two daemons
- * of parallel tests handing out the same port would answer each other's checks.
- */
-// Below the kernel's ephemeral range (32768 and up), where a client socket of some other test
-// could hold the port a service is about to bind.
-function portRange() {
-  const from = 10000 + (process.pid % 240) * 40 + (daemons++ % 4) * 10;
-  return { from, to: from + 9 };
-}
-
 /** A daemon with the scripts artifact installed (as 1.0.0 and, when `v2` is given, 2.0.0). */
 export async function healthDaemon(t, { v2, config } = {}) {
   // a prefix others may traverse: services of an unprivileged user run under it
   const prefix = await tempDir(t, 'nodee-health-');
   await chmod(prefix, 0o755);
-  const d = await startDaemon(t, { prefix, config: { ports: portRange(), ...config } });
+  const d = await startDaemon(t, { prefix, config: { ports: portBlock(10000, 20000), ...config } });
   await installScripts(t, d, PROGRAMS);
   if (v2) await installScripts(t, d, { ...PROGRAMS, ...v2 }, '2.0.0');
   return d;

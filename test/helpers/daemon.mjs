@@ -65,7 +65,8 @@ export async function startDaemon(t, { config = {}, args = [], env = {}, prefix,
     };
     proc.stdout.on('data', onData);
     exited.then((code) => reject(new Error(`daemon exited (${code}) before starting:\n${stderr}\n${stdout}`)));
-    setTimeout(() => reject(new Error(`daemon did not start in 20 s:\n${stderr}\n${stdout}`)), 20_000).unref();
+    // generous: a full run starts ZooKeepers and many daemons at once on two cores
+    setTimeout(() => reject(new Error(`daemon did not start in 45 s:\n${stderr}\n${stdout}`)), 45_000).unref();
   });
   const base = url.replace(/\/$/, '');
 

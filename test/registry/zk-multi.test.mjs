@@ -18,7 +18,8 @@ async function client(t, o = {}) {
 }
 /** A fresh directory per test, so tests can share the server. */
 async function dir(c, protect = false) {
-  const d = `/multi/t${++seq}`;
+  // a protected test gets a root of its own: a protected /multi would lock the others out of it
+  const d = protect ? `/multi-acl/t${++seq}` : `/multi/t${++seq}`;
   await c.mkdirs(d, protect);
   return d;
 }
