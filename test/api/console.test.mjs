@@ -10,6 +10,8 @@ import { tempDir, waitFor } from '../helpers/tmp.mjs';
 import { HOG } from '../helpers/programs.mjs';
 import { E2E_ART, installScripts, scriptsZip } from '../services/e2e-helpers.mjs';
 import { openConsole } from './console-page.mjs';
+import { startZookeeper } from '../helpers/zookeeper.mjs';
+import { observer } from '../registry/_zk.mjs';
 
 // The web console in a real headless Chromium against a real daemon. Each test starts its
 // own daemon and browser; serial, because Chromium is heavy on a small machine.
@@ -371,14 +373,33 @@ test.serial('API data is shown as text, never run: a hostile command, log line a
 });
 
 test.serial('a standalone daemon shows no fleet section, and no error for it', async (t) => {
-  // GET /v1/cluster/* answers 503 without ZooKeeper (404 from a daemon that does not mount the
-  // fleet routes: hidden all the same); test/scheduler/cluster-console.test.mjs has the fleet shown
   const d = await startDaemon(t);
   const ui = await openConsole(t, d);
   const cluster = await d.api('GET', '/v1/cluster/jobs');
-  t.true([503, 404].includes(cluster.status), String(cluster.status));
+  t.is(cluster.status, 503);
+  t.is(cluster.body.error.code, 'ZOOKEEPER_UNAVAILABLE');
   await ui.waitFor(`$("services") && !$("error").dataset.from`);
   await new Promise((r) => setTimeout(r, 2500)); // a refresh later, still nothing
   t.true(await ui.evaluate(`$("fleet").hidden`));
+  t.is(await ui.text('#error'), '');
+});
+
+test.serial('a daemon with ZooKeeper shows its fleet: its own node, and a job with its status', async (t) => {
+  const zk = await startZookeeper(t);
+  // no scheduling here: the job and its status are written as `nodee cluster run` and a leader would
+  const d = await startDaemon(t, { config: { zookeeper: { connect: zk.connect, nodesPath: '/meta/cell/nodes' }, scheduler: { enabled: false }, capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 } } });
+  await installScripts(t, d);
+  await create(t, d, svc('1.web.borud.fbu', { resources: { memoryMB: 256 } }));
+  const obs = await observer(t, zk.connect);
+  await obs.mkdirp('/meta/cell/jobs/batch.borud.fbu');
+  await obs.setData('/meta/cell/jobs/batch.borud.fbu', JSON.stringify({ name: 'batch.borud.fbu', type: 'batch', count: 1, spec: { artifact: E2E_ART }, version: 3 }));
+  await obs.create('/meta/cell/jobs/batch.borud.fbu/status', JSON.stringify({ job: 'batch.borud.fbu', version: 3, instances: [{ coordinate: '0.batch.borud.fbu', node: null, state: 'pending', ready: false }], counts: { pending: 1 }, pending: [{ coordinate: '0.batch.borud.fbu', reason: 'no live node' }], updatedAt: new Date().toISOString() }), 0);
+
+  const ui = await openConsole(t, d);
+  await ui.waitFor(`!$("fleet").hidden && $("fleet-nodes").textContent.includes("1/1")`, { timeoutMs: 20_000 });
+  const rows = (id) => ui.evaluate(`[...$(${JSON.stringify(id)}).children].map((tr) => [...tr.children].map((td) => td.textContent))`);
+  t.deepEqual(await rows('fleet-nodes'), [['test-node', 'active', '1/1', 'mem 256/7000 MB cpu 0/2 disk 0/50000 MB', `${d.url}/`]]);
+  t.deepEqual(await rows('fleet-jobs'), [['batch.borud.fbu', 'batch', '1', '3', '0/0', '1: 0.batch.borud.fbu no live node']]);
+  t.is(await ui.text('#fleet-state'), '1 node, 1 job');
   t.is(await ui.text('#error'), '');
 });
