@@ -1,5 +1,5 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { DEFAULT_NODES_PATH, nodesPathSchema, readZookeeperConfig } from '../config/index.js';
+import { accessSync, constants } from 'node:fs';
+import { DEFAULT_NODES_PATH, nodesPathSchema, readSecret, readZookeeperConfig } from '../config/index.js';
 import { silentLogger } from '../lib/log.js';
 import { whenConnected, ZkClient } from '../registry/index.js';
 import { cellPathOf, ClusterView, JobWriter } from '../scheduler/index.js';
@@ -73,12 +73,8 @@ export async function openCell(t: ClusterTarget, o: { write: boolean }): Promise
 
 /** The digest file's "user:password", checked as the daemon checks zookeeper.digestFile. */
 function readDigest(file: string): string {
-  let value: string;
-  try {
-    value = readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new Error(`cannot read the digest file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
+  // read as the daemon reads it (config's readSecret); the CLI also checks the user:password shape
+  const value = readSecret(file, 'zookeeper.digestFile');
   if (!/^[^:\s]+:\S+$/.test(value)) throw new Error(`the digest file ${file} must hold "user:password"`);
   return value;
 }

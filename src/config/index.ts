@@ -105,7 +105,8 @@ function formatIssues(issues: z.core.$ZodIssue[], under: string[] = []): string 
     .join('\n');
 }
 
-function readSecret(file: string, key: string): string {
+/** A secret file (the API token, the ZooKeeper digest): its trimmed content; unreadable or empty is CONFIG_INVALID naming `key`. */
+export function readSecret(file: string, key: string): string {
   let value: string;
   try {
     value = readFileSync(file, 'utf8').trim();
