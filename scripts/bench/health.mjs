@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 import { benchParent, inCgroupUnder, removeCgroupParent } from './lib/cgroups.mjs';
+import { killMarked, cleanUpAtExit } from './lib/run.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -156,7 +157,6 @@ async function startServer() {
  */
 const REFERENCE = `import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import { killMarked, cleanUpAtExit } from './lib/run.mjs';
 const [port, rate, windows, windowMs, settleMs] = process.argv.slice(2).map(Number);
 const ticks = () => {
   const s = readFileSync('/proc/self/stat', 'utf8');
