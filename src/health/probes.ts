@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import http from 'node:http';
 import net from 'node:net';
+import { httpGet } from './http-probe.js';
 import { errnoOf, messageOf } from '../lib/errors.js';
 import type { Check, Port } from './schema.js';
 
@@ -93,25 +93,13 @@ function race(timeoutMs: number, signal: AbortSignal | undefined, run: (settle: 
 
 function httpProbe(port: number, path: string, timeoutMs: number, signal: AbortSignal | undefined): Promise<ProbeResult> {
   return race(timeoutMs, signal, (settle) => {
-    // agent: false: a fresh socket closed after this exchange, so no pooled keep-alive socket
-    // outlives the check (1,000 services would otherwise hold 1,000 idle connections)
-    const req = http.request({ host: HOST, port, path, method: 'GET', agent: false, headers: { 'user-agent': 'nodee-health', connection: 'close' } });
-    req.on('response', (res) => {
-      const code = res.statusCode ?? 0;
-      const result = { ok: code >= 200 && code < 400, output: `HTTP ${code}` };
-      // read the body to its end so the server is not left blocked on a full socket, but only
-      // up to a cap: an endless body is cut off by destroying the socket
-      let read = 0;
-      res.on('data', (chunk: Buffer) => {
-        read += chunk.length;
-        if (read > CAPTURE_MAX) settle(result);
-      });
-      res.on('end', () => settle(result));
-      res.on('error', () => settle(result));
-    });
-    req.on('error', (err) => settle({ ok: false, output: describe(err) }));
-    req.end();
-    return () => req.destroy();
+    // http-probe.ts: one kept connection per port and a reader of its own (Node's http client cost ~200 µs a check)
+    const { answer, cancel } = httpGet(HOST, port, path, CAPTURE_MAX);
+    answer.then(
+      ({ status }) => settle({ ok: status >= 200 && status < 400, output: `HTTP ${status}` }),
+      (err: unknown) => settle({ ok: false, output: describe(err) }),
+    );
+    return cancel;
   });
 }
 
