@@ -16,8 +16,12 @@ const HEAD_MAX = 16 * 1024;
 /** An idle kept connection is closed after this long: a service no longer checked holds none of ours. */
 const IDLE_MS = 5000;
 
-/** Idle kept connections by port (at most one each: a check never overlaps itself). */
-const idle = new Map<number, net.Socket>();
+/**
+ * Idle kept connections by port, newest last. Usually one (a service's check never overlaps
+ * itself), more when several checks share a port; at most IDLE_PER_PORT are kept.
+ */
+const idle = new Map<number, net.Socket[]>();
+const IDLE_PER_PORT = 64;
 
 export interface HttpAnswer {
   status: number;
@@ -76,9 +80,7 @@ export function httpGet(host: string, port: number, path: string, bodyMax: numbe
       s.on('close', onClose);
       s.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nUser-Agent: nodee-health\r\nAccept: */*\r\n\r\n`);
     };
-    const kept = idle.get(port);
-    idle.delete(port);
-    attempt(kept && !kept.destroyed ? kept : undefined);
+    attempt(take(port));
   });
   return {
     answer,
@@ -93,16 +95,32 @@ export function httpGet(host: string, port: number, path: string, bodyMax: numbe
 /** Connections given their idle-time listeners already (a kept connection is kept again and again). */
 const watched = new WeakSet<net.Socket>();
 
+/** The newest idle connection to `port`, if one is left. */
+function take(port: number): net.Socket | undefined {
+  const list = idle.get(port);
+  let s = list?.pop();
+  while (s?.destroyed) s = list!.pop();
+  if (list && list.length === 0) idle.delete(port);
+  return s;
+}
+
 function keep(port: number, s: net.Socket): void {
-  const other = idle.get(port);
-  if (other && other !== s) other.destroy();
-  idle.set(port, s);
+  const list = idle.get(port) ?? [];
+  if (list.length >= IDLE_PER_PORT) {
+    s.destroy();
+    return;
+  }
+  list.push(s);
+  idle.set(port, list);
   s.setTimeout(IDLE_MS, () => s.destroy());
   if (watched.has(s)) return;
   watched.add(s);
   // a kept connection the server closes goes at once, and an error while idle is nobody's business
   s.on('close', () => {
-    if (idle.get(port) === s) idle.delete(port);
+    const now = idle.get(port);
+    const at = now?.indexOf(s) ?? -1;
+    if (at >= 0) now!.splice(at, 1);
+    if (now && now.length === 0) idle.delete(port);
   });
   s.on('error', () => undefined);
 }
