@@ -51,6 +51,12 @@ function renderFleetNodes(nodes) {
   }));
 }
 
+/** Where each placed instance runs, and in what state: "0 on node-a (running), 1 on node-b (starting)". */
+function placed(s) {
+  const on = s ? s.instances.filter((i) => i.node) : [];
+  return on.length ? on.map((i) => i.coordinate.split(".")[0] + " on " + i.node + " (" + i.state + (i.ready ? ", ready" : "") + ")").join(", ") : "-";
+}
+
 function renderFleetJobs(jobs) {
   $("fleet-jobs").replaceChildren(...jobs.map((e) => {
     const tr = el("tr");
@@ -60,7 +66,7 @@ function renderFleetJobs(jobs) {
     const ready = s ? s.instances.filter((i) => i.ready).length : null;
     const pending = s ? s.pending.length + (s.pending.length ? ": " + s.pending.map((p) => p.coordinate + " " + p.reason).join("; ") : "") : "-";
     tr.append(el("td", e.name, "name"), el("td", j ? j.type : "?", "type"), el("td", j ? j.count : "-", "count"), el("td", j ? j.version : "-", "version"),
-      el("td", s ? (s.counts.running || 0) + "/" + ready : "-", "running"), el("td", e.error ? "unreadable: " + e.error : pending, "pending" + (e.error ? " error" : "")));
+      el("td", s ? (s.counts.running || 0) + "/" + ready : "-", "running"), el("td", placed(s), "where"), el("td", e.error ? "unreadable: " + e.error : pending, "pending" + (e.error ? " error" : "")));
     return tr;
   }));
 }

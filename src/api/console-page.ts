@@ -21,6 +21,7 @@ export const consolePage = `<!doctype html>
   <h1>nodee <span id="instance"></span></h1>
   <span class="meta" id="node"></span>
   <span class="meta" id="zk"></span>
+  <span class="meta" id="scheduler"></span>
   <span class="meta" id="resources" title="reserved/capacity of memory, CPU cores and disk; then the labels"></span>
   <span class="meta"><button id="drain">drain node</button><button id="undrain">undrain node</button><button id="token-button">token</button></span>
 </header>
@@ -93,7 +94,7 @@ export const consolePage = `<!doctype html>
     <table><thead><tr><th>node</th><th>state</th><th title="running/total">services</th><th title="reserved/capacity of memory, CPU cores and disk">reserved/capacity</th><th>console</th></tr></thead>
     <tbody id="fleet-nodes"></tbody></table>
     <h3>Jobs</h3>
-    <table><thead><tr><th>job</th><th>type</th><th>count</th><th>version</th><th title="instances running/ready, as the scheduler last saw them">running/ready</th><th title="instances with no node, and why">pending</th></tr></thead>
+    <table><thead><tr><th>job</th><th>type</th><th>count</th><th>version</th><th title="instances running/ready, as the scheduler last saw them">running/ready</th><th title="each placed instance: its node and state">where</th><th title="instances with no node, and why">pending</th></tr></thead>
     <tbody id="fleet-jobs"></tbody></table>
   </section>
 </main>

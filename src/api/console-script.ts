@@ -215,6 +215,9 @@ function renderNode(status) {
     " · load " + status.machine.loadavg.map((l) => l.toFixed(2)).join(" "));
   $("zk").textContent = "zookeeper: " + status.zookeeper.state + (status.zookeeper.path ? " " + status.zookeeper.path : "");
   $("zk").className = "meta " + status.zookeeper.state;
+  // who leads the cell's scheduler (this node or which other); nothing while it is off
+  const sched = status.scheduler;
+  $("scheduler").textContent = sched && sched.enabled ? (sched.leader ? "scheduler: leading" : "scheduler leader: " + (sched.leaderInstance || "none yet")) : "";
   const labels = labelsText(status.labels);
   $("resources").textContent = "containment: " + status.containment + " · reserved " + reservedText(status.resources) + (labels === "-" ? "" : " · " + labels);
   $("resources").className = "meta containment-" + status.containment;

@@ -399,7 +399,21 @@ test.serial('a daemon with ZooKeeper shows its fleet: its own node, and a job wi
   await ui.waitFor(`!$("fleet").hidden && $("fleet-nodes").textContent.includes("1/1")`, { timeoutMs: 20_000 });
   const rows = (id) => ui.evaluate(`[...$(${JSON.stringify(id)}).children].map((tr) => [...tr.children].map((td) => td.textContent))`);
   t.deepEqual(await rows('fleet-nodes'), [['test-node', 'active', '1/1', 'mem 256/7000 MB cpu 0/2 disk 0/50000 MB', `${d.url}/`]]);
-  t.deepEqual(await rows('fleet-jobs'), [['batch.borud.fbu', 'batch', '1', '3', '0/0', '1: 0.batch.borud.fbu no live node']]);
+  t.deepEqual(await rows('fleet-jobs'), [['batch.borud.fbu', 'batch', '1', '3', '0/0', '-', '1: 0.batch.borud.fbu no live node']]);
+  t.is(await ui.text('#scheduler'), '', 'scheduling is off on this daemon');
   t.is(await ui.text('#fleet-state'), '1 node, 1 job');
   t.is(await ui.text('#error'), '');
+});
+
+test.serial('a daemon that leads the cell says so; each placed instance shows where it runs', async (t) => {
+  const zk = await startZookeeper(t);
+  const d = await startDaemon(t, { config: { zookeeper: { connect: zk.connect, nodesPath: '/meta/cell/nodes' }, scheduler: { allowRoot: true }, capacity: { memoryMB: 7000, cpu: 2, diskMB: 50000 } } });
+  await installScripts(t, d);
+  const ui = await openConsole(t, d);
+  await ui.waitFor(`$("scheduler").textContent === "scheduler: leading"`, { timeoutMs: 20_000 });
+  const obs = await observer(t, zk.connect);
+  await obs.mkdirp('/meta/cell/jobs/web.borud.fbu');
+  await obs.setData('/meta/cell/jobs/web.borud.fbu', JSON.stringify({ name: 'web.borud.fbu', type: 'service', count: 1, spec: { artifact: E2E_ART, command: ['bin/sleeper'] }, version: 1 }));
+  await ui.waitFor(`$("fleet-jobs").textContent.includes("0 on test-node (running")`, { timeoutMs: 30_000 });
+  t.regex(await ui.text('#fleet-jobs'), /0 on test-node \(running, ready\)|0 on test-node \(running\)/);
 });

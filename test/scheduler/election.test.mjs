@@ -122,8 +122,12 @@ test('a fenced write of a leader whose node an operator deleted is refused by Zo
   const err = await a.election.fencedWrite([{ op: 'create', path: `${cell}/assignments/two`, data: Buffer.from('{}') }]).catch((e) => e);
   t.true(err instanceof NotLeaderError, String(err));
   t.is(err.code, 'NOT_LEADER');
-  t.regex(err.message, /our election node .* is gone \(NO_NODE\); nothing was written/);
-  t.is(err.cause?.index, 0, 'refused by the check, the first operation');
+  // either ZooKeeper refused it (the check inside the transaction), or, on a loaded machine, the
+  // deletion's watch was acted on first and the election refused it before sending: both write nothing
+  if (/is gone/.test(err.message)) {
+    t.regex(err.message, /our election node .* is gone \(NO_NODE\); nothing was written/);
+    t.is(err.cause?.index, 0, 'refused by the check, the first operation');
+  } else t.regex(err.message, /^not the leader: .*nothing was written$/);
   t.is(await obs.stat(`${cell}/assignments/two`), null, 'nothing written');
 
   // it joins again with a new node, leads again (the listeners heard the interruption), and may write
