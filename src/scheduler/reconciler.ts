@@ -35,6 +35,8 @@ export interface ReconcilerOptions {
   log: Logger;
   /** How soon a failed step is tried again. */
   retryMs?: number;
+  /** A full pass this often even when no watch fired (default 10 s): a lost watch costs seconds, not forever. */
+  resyncMs?: number;
 }
 
 /** What this node runs for the scheduler: coordinate → the assignment it was made from. */
@@ -57,6 +59,7 @@ export class Reconciler {
   private readonly refusedNow = new Map<string, string>();
   private readonly flight: SingleFlight;
   private timer: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
   private closed = false;
   /** Called when `refused` changed (the daemon writes the node record again). */
   onRefusedChange: () => void = () => undefined;
@@ -80,6 +83,8 @@ export class Reconciler {
     })) ?? {};
     // a new session lost every watch of the old one: look again
     this.o.client.on('session', () => this.poke());
+    this.resync = setInterval(() => this.poke(), this.o.resyncMs ?? 10_000);
+    this.resync.unref();
     this.o.client.on('state', (state: string) => {
       if (state === 'connected') this.poke();
     });
@@ -94,6 +99,7 @@ export class Reconciler {
   close(): void {
     this.closed = true;
     clearTimeout(this.timer);
+    clearInterval(this.resync);
   }
 
   /** Runs a pass now, or right after the one under way (passes never overlap). */

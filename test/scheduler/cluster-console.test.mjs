@@ -40,8 +40,8 @@ test('the fleet section shows nodes and jobs as text, and keeps its last view, m
     ['node-a', 'active', '1/2', 'mem 512/7000 MB cpu 0.5/2 disk 1024/50000 MB', 'http://10.0.0.5:7070/'],
   ]);
   t.deepEqual(await rows('fleet-jobs'), [
-    ['junk', '?', '-', '-', '-', 'unreadable: job: not JSON'],
-    ['web.borud.fbu', 'service', '2', '1', '1/1', '1: 1.web.borud.fbu memoryMB: needs 64, most free 10 on node-a'],
+    ['junk', '?', '-', '-', '-', '-', 'unreadable: job: not JSON'],
+    ['web.borud.fbu', 'service', '2', '1', '1/1', '0 on node-a (running, ready)', '1: 1.web.borud.fbu memoryMB: needs 64, most free 10 on node-a'],
   ]);
   t.is(await page.evaluate(`document.querySelectorAll("#fleet img").length`), 0);
   t.deepEqual(await page.evaluate(`[...document.querySelectorAll("#fleet-nodes a")].map((a) => a.getAttribute("href"))`), [null, 'http://10.0.0.5:7070/']);
