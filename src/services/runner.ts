@@ -14,7 +14,7 @@ import type { RecordFile } from './record-store.js';
 import { AT_REST, type ServiceRecord } from './state.js';
 import type { SoftwareNamespace } from './steps/isolation.js';
 import { spawnService } from './steps/spawn.js';
-import { CgroupTree, GroupTree, type ServiceTree } from './tree.js';
+import { CgroupTree, GroupTree, endTree, type ServiceTree } from './tree.js';
 
 export interface RunnerDeps extends HookDeps {
   log: Logger;
@@ -373,10 +373,9 @@ export class ServiceRunner {
       if (!live || this.closed || this.keeper.state !== 'running' || this.ending?.live === live) return;
       this.ending = { live, reason };
       this.deps.log.warn({ coordinate: this.coordinate, pid: live.pid, reason }, 'service unhealthy: ending it, the restart policy decides what next');
+      // the stop sequence alone, not the stop phase: the cgroup, socket and checks stay for the restart
       const { signal, timeoutSeconds } = this.keeper.current.spec.stop;
-      const gone = () => live.poll();
-      await this.tree.signal(signal as NodeJS.Signals);
-      if (!(await this.tree.waitGone(gone, Date.now() + timeoutSeconds * 1000))) await this.tree.kill(gone);
+      await endTree(this.tree, { leaderGone: () => live.poll(), signal: signal as NodeJS.Signals, timeoutMs: timeoutSeconds * 1000, log: this.deps.log, coordinate: this.coordinate });
     });
   }
 

@@ -1,6 +1,7 @@
 import treeKill from 'tree-kill';
 import type { ServiceCgroup } from '../cgroups/index.js';
 import type { Usage } from '../contract/index.js';
+import type { Logger } from '../lib/log.js';
 import { processStartTime } from '../lib/proc.js';
 import { NO_USAGE } from './record-keeper.js';
 import { GroupWatch, findLeader, markedProcesses, signalGroup, signalProcess } from './process-table.js';
@@ -35,6 +36,24 @@ export interface ServiceTree {
   findLeader(): Promise<number | undefined>;
   /** What the service uses now; nulls where nothing accounts for it (no cgroup). */
   usage(): Usage;
+}
+
+/**
+ * The one way a service's processes are ended (a requested stop, a drain timeout, a liveness
+ * check or watchdog that gave up): `signal` to every process, up to `timeoutMs` for all of them
+ * to go, then SIGKILL to whatever is left (cgroup.kill ends a cgroup in one write, forks in
+ * flight included). Safe with nothing running and safe twice: every step tolerates processes
+ * already gone. `leaderGone` says when the leader (if any) has exited.
+ */
+export async function endTree(
+  tree: ServiceTree,
+  o: { leaderGone: () => boolean; signal: NodeJS.Signals; timeoutMs: number; log: Logger; coordinate: string },
+): Promise<void> {
+  await tree.signal(o.signal);
+  if (await tree.waitGone(o.leaderGone, Date.now() + o.timeoutMs)) return;
+  o.log.warn({ coordinate: o.coordinate }, `did not stop within ${o.timeoutMs / 1000} s: killed`);
+  const survivors = await tree.kill(o.leaderGone);
+  if (survivors.length > 0) o.log.error({ coordinate: o.coordinate, pids: survivors }, 'processes survived SIGKILL');
 }
 
 /** The process group + NODEE_RUNTIME_DIR tree: what nodee had before cgroups, and still the fallback. */
