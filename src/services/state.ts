@@ -32,6 +32,28 @@ export interface ServiceRecord {
   ready: boolean;
 }
 
+/** The record of a service just made: wanted running, not started yet, nothing taken (create adds its ports). */
+export function freshRecord(spec: ServiceSpec, now: Date): ServiceRecord {
+  return {
+    spec,
+    desired: 'running',
+    state: 'stopped',
+    pid: null,
+    startTime: null,
+    startedAt: null,
+    restarts: 0,
+    restartTimes: [],
+    lastExit: null,
+    ports: {},
+    prepared: false,
+    createdAt: now.toISOString(),
+    notified: false,
+    statusText: null,
+    checks: [],
+    ready: false,
+  };
+}
+
 /**
  * The fields a commit may change besides the state. Spec, ports and createdAt are fixed
  * when the record is made: nothing in a service's life rewrites them.

@@ -19,7 +19,7 @@ import { PortPool } from './ports.js';
 import { RecordDir } from './record-store.js';
 import { ServiceRunner, type RunnerDeps } from './runner.js';
 import { parseSpec, type ParsedSpec } from './spec.js';
-import type { ServiceRecord } from './state.js';
+import { freshRecord, type ServiceRecord } from './state.js';
 import { purgeRuntimeDir, removeFreshDir } from './steps/runtime-dir.js';
 import { createBatch } from './batch.js';
 import { SoftwareNamespace } from './steps/isolation.js';
@@ -165,25 +165,7 @@ export class Supervisor {
       const softwareDir = this.o.artifacts.installedPath(parsed.artifact);
       if (!softwareDir) throw new NodeeError('ARTIFACT_NOT_INSTALLED', `artifact ${parsed.artifact} is not installed`);
       const spec = withDefaults(parsed, await readManifest(softwareDir));
-      const record: ServiceRecord = {
-        spec,
-        desired: 'running',
-        state: 'stopped',
-        pid: null,
-        startTime: null,
-        startedAt: null,
-        restarts: 0,
-        restartTimes: [],
-        lastExit: null,
-        ports: {},
-        prepared: false,
-        createdAt: new Date().toISOString(),
-        notified: false,
-        statusText: null,
-        checks: [],
-        ready: false,
-      };
-      runner = this.newRunner(record);
+      runner = this.newRunner(freshRecord(spec, new Date()));
       // validated, ports taken, the record on disk before any process exists: a 201 is never for a service a restart forgets
       await runner.create();
       this.track(runner);
@@ -264,7 +246,7 @@ export class Supervisor {
 
   /**
    * POST /upgrade: the same service (runtime dir, ports, everything else of its spec) on another
-   * installed artifact, rolled back if it is not ready within the timeout (runner.upgrade).
+   * installed artifact, rolled back if it is not ready within the timeout (upgrade.ts).
    */
   async upgrade(coordinate: string, o: { artifact: string; timeoutSeconds: number }): Promise<Service> {
     const runner = this.runner(coordinate);
