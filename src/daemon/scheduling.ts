@@ -6,7 +6,7 @@ import { isNodeeError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import type { Presence } from '../registry/index.js';
 import { LeaderElection, Reconciler, SchedulerLeader, type NodeOps } from '../scheduler/index.js';
-import { AT_REST, type Supervisor } from '../services/index.js';
+import { AT_REST, awaitService, type Supervisor } from '../services/index.js';
 import { Gauge } from 'prom-client';
 import type { Registry } from '../lib/metrics.js';
 
@@ -109,25 +109,11 @@ function nodeOps(store: ArtifactStore, supervisor: Supervisor): NodeOps {
       const drain = (s.spec as { drain?: { signal?: string; timeoutSeconds?: number } }).drain;
       if (drain?.signal && s.state === 'running') {
         await supervisor.drain(coordinate);
-        await untilAtRest(supervisor, coordinate, ((drain.timeoutSeconds ?? 30) + 15) * 1000);
+        // at rest (or removed) by the drain's own timeout, with a margin; a stop follows otherwise
+        await awaitService(supervisor.events, coordinate, (e) => (e.to === null || AT_REST.includes(e.to) ? true : undefined), ((drain.timeoutSeconds ?? 30) + 15) * 1000, () => false).result;
       }
       if (!AT_REST.includes(find(coordinate)?.state ?? 'stopped')) await supervisor.stop(coordinate);
       await supervisor.remove(coordinate, { purge: false });
     },
   };
-}
-
-function untilAtRest(supervisor: Supervisor, coordinate: string, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      supervisor.events.off('service', onEvent);
-      resolve();
-    };
-    const onEvent = (e: { coordinate: string; to: string | null }): void => {
-      if (e.coordinate === coordinate && (e.to === null || AT_REST.includes(e.to as never))) done();
-    };
-    const timer = setTimeout(done, timeoutMs);
-    supervisor.events.on('service', onEvent);
-  });
 }

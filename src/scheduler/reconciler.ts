@@ -4,7 +4,7 @@ import { messageOf } from '../lib/errors.js';
 import { JsonStore } from '../lib/json-store.js';
 import type { Logger } from '../lib/log.js';
 import { SingleFlight } from '../lib/single-flight.js';
-import type { ZkClient } from '../registry/index.js';
+import { zkCode, type ZkClient } from '../registry/index.js';
 import { decodeZnode, parseAssignment } from './job.js';
 
 /** What the reconciler asks of its node: the daemon implements it over its store and supervisor. */
@@ -156,7 +156,7 @@ export class Reconciler {
     const exists = await this.o.client.exists(this.o.path, this.onEvent);
     if (!exists) return out;
     const children = await this.o.client.getChildren(this.o.path, this.onEvent).catch((err: unknown) => {
-      if ((err as { code?: string }).code === 'NO_NODE') return [];
+      if (zkCode(err) === 'NO_NODE') return [];
       throw err;
     });
     for (const name of children.sort()) {
@@ -167,7 +167,7 @@ export class Reconciler {
         else if (decoded.value.spec.coordinate !== name) out.set(name, `its spec is for ${decoded.value.spec.coordinate}`);
         else out.set(name, decoded.value);
       } catch (err) {
-        if ((err as { code?: string }).code !== 'NO_NODE') throw err;
+        if (zkCode(err) !== 'NO_NODE') throw err;
       }
     }
     return out;

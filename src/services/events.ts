@@ -27,3 +27,42 @@ interface SupervisorEvents {
 
 /** A typed EventEmitter: listeners get exactly the payload the event names. */
 export class ServiceEvents extends EventEmitter<SupervisorEvents> {}
+
+/** A wait for one service's events, and the way to give it up. */
+export interface ServiceWait<T> {
+  result: Promise<T>;
+  cancel(): void;
+}
+
+/**
+ * Waits for the first committed change of `coordinate` that `decide` answers (anything but
+ * undefined), or `timeoutMs`, which resolves `onTimeout()`. `cancel` stops listening (the
+ * result then never settles): nothing is left on the emitter either way.
+ */
+export function awaitService<T>(
+  events: ServiceEvents,
+  coordinate: string,
+  decide: (e: ServiceEvent) => T | undefined,
+  timeoutMs: number,
+  onTimeout: () => T,
+): ServiceWait<T> {
+  let cancel = (): void => undefined;
+  const result = new Promise<T>((resolve) => {
+    const finish = (value: T): void => {
+      cancel();
+      resolve(value);
+    };
+    const onEvent = (e: ServiceEvent): void => {
+      if (e.coordinate !== coordinate) return;
+      const value = decide(e);
+      if (value !== undefined) finish(value);
+    };
+    const timer = setTimeout(() => finish(onTimeout()), timeoutMs);
+    cancel = () => {
+      clearTimeout(timer);
+      events.off('service', onEvent);
+    };
+    events.on('service', onEvent);
+  });
+  return { result, cancel: () => cancel() };
+}

@@ -5,3 +5,4 @@ export { AT_REST } from './state.js';
 export { serviceSpecSchema } from './spec.js';
 export { coordinateProblem } from './coordinate.js';
 export { addUp, fits, shortOf, RESERVED, type ReservedKey } from './admission.js';
+export { awaitService, type ServiceWait } from './events.js';

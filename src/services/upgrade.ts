@@ -1,7 +1,7 @@
 import type { Service } from '../contract/index.js';
 import { NodeeError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import type { ServiceEvent, ServiceEvents } from './events.js';
+import { awaitService, type ServiceEvents, type ServiceWait } from './events.js';
 import { describe } from './policy.js';
 import type { ServiceRunner } from './runner.js';
 import type { ServiceSpec } from './spec.js';
@@ -18,8 +18,8 @@ import { AT_REST } from './state.js';
 export async function upgradeService(runner: ServiceRunner, spec: ServiceSpec, timeoutMs: number, o: { events: ServiceEvents; log: Logger }): Promise<Service> {
   const before = runner.spec;
   const wasRunning = runner.isRunning;
-  let wait: ReadyWait | undefined;
-  let why: string | undefined;
+  let wait: ServiceWait<string | null> | undefined;
+  let why: string | null;
   try {
     await runner.stop();
     await runner.respec(spec);
@@ -32,7 +32,7 @@ export async function upgradeService(runner: ServiceRunner, spec: ServiceSpec, t
   } finally {
     wait?.cancel();
   }
-  if (why === undefined) return runner.view();
+  if (why === null) return runner.view();
   o.log.warn({ coordinate: runner.coordinate, artifact: spec.artifact, why }, `upgrade rolled back to ${before.artifact}`);
   await runner.stop();
   await runner.respec(before);
@@ -40,34 +40,21 @@ export async function upgradeService(runner: ServiceRunner, spec: ServiceSpec, t
   throw new NodeeError('UPGRADE_ROLLED_BACK', `${spec.artifact} ${why}: ${runner.coordinate} is back on ${before.artifact}`);
 }
 
-interface ReadyWait {
-  /** undefined once the service is ready, else why not: back at rest, removed, or not ready within the timeout. */
-  result: Promise<string | undefined>;
-  cancel(): void;
-}
-
-function untilReady(events: ServiceEvents, coordinate: string, timeoutMs: number): ReadyWait {
-  let cancel = (): void => undefined;
-  const result = new Promise<string | undefined>((resolve) => {
-    const timer = setTimeout(() => finish(`was not ready within ${Math.round(timeoutMs / 100) / 10} s`), timeoutMs);
-    // at rest when this begins (the old version stopped): only a return to rest after a start is a failure
-    let started = false;
-    const onEvent = (e: ServiceEvent): void => {
-      if (e.coordinate !== coordinate) return;
+/** Resolves null once the service is ready, else why not: back at rest after a start, removed, or not ready in time. */
+function untilReady(events: ServiceEvents, coordinate: string, timeoutMs: number): ServiceWait<string | null> {
+  // at rest when this begins (the old version stopped): only a return to rest after a start is a failure
+  let started = false;
+  return awaitService<string | null>(
+    events,
+    coordinate,
+    (e) => {
       if (e.to !== null && !AT_REST.includes(e.to)) started = true;
-      if (e.service.ready) finish(undefined);
-      else if (e.to === null) finish('was removed before it was ready');
-      else if (started && AT_REST.includes(e.to)) finish(`${e.to} before it was ready${e.service.lastExit ? ` (${describe(e.service.lastExit)})` : ''}`);
-    };
-    const finish = (why: string | undefined): void => {
-      cancel();
-      resolve(why);
-    };
-    cancel = () => {
-      clearTimeout(timer);
-      events.off('service', onEvent);
-    };
-    events.on('service', onEvent);
-  });
-  return { result, cancel: () => cancel() };
+      if (e.service.ready) return null;
+      if (e.to === null) return 'was removed before it was ready';
+      if (started && AT_REST.includes(e.to)) return `${e.to} before it was ready${e.service.lastExit ? ` (${describe(e.service.lastExit)})` : ''}`;
+      return undefined;
+    },
+    timeoutMs,
+    () => `was not ready within ${Math.round(timeoutMs / 100) / 10} s`,
+  );
 }
