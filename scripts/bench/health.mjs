@@ -22,7 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DAEMON_NODE_FLAGS } from '../../dist/daemon/node-flags.js';
 import { benchParent, inCgroupUnder, removeCgroupParent } from './lib/cgroups.mjs';
-import { killMarked, cleanUpAtExit } from './lib/run.mjs';
+import { cleanUpAtExit, daemonApi, killMarked } from './lib/run.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -260,21 +260,7 @@ async function startNodee(name) {
     if (parent !== undefined) removeCgroupParent(parent);
   };
   cleanups.push(stop);
-  let out = '';
-  proc.stdout.setEncoding('utf8').on('data', (d) => {
-    if (out !== null) out += d;
-  });
-  const url = await waitFor(() => {
-    const m = /"url":"(http:[^"]+)\/","msg":"nodee started"/.exec(out ?? '');
-    return m?.[1];
-  }, 20_000, 'the nodee daemon');
-  out = null; // keep draining the log, stop keeping it
-  const api = async (method, p, body) => {
-    const res = await fetch(url + p, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
-    const text = await res.text();
-    if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
+  const { url, api } = await daemonApi(proc);
   await api('PUT', `/v1/artifacts/${ART.split(':').join('/')}`, { url: `file://${zip}` });
   const { containment } = await api('GET', '/v1/status');
   if (ROOT_USER && containment === 'none') throw new Error(`nodee ${name}: containment none, wanted cgroups`);

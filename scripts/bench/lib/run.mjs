@@ -33,3 +33,28 @@ export function cleanUpAtExit(cleanups, work) {
   });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 }
+
+/**
+ * A bench daemon's API, once its log says it started (its stdout is read for that line, then
+ * drained): `api(method, path, body)` resolves the JSON answer and throws on a 4xx/5xx.
+ */
+export async function daemonApi(proc, timeoutMs = 20_000) {
+  let out = '';
+  proc.stdout.setEncoding('utf8').on('data', (d) => {
+    if (out !== null) out += d;
+  });
+  const deadline = Date.now() + timeoutMs;
+  let url;
+  while (!(url = /"url":"(http:[^"]+)\/","msg":"nodee started"/.exec(out)?.[1])) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`the nodee daemon did not start:\n${out.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  out = null; // keep draining the log, stop keeping it
+  const api = async (method, p, body) => {
+    const res = await fetch(url + p, { method, headers: body ? { 'content-type': 'application/json' } : {}, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    if (res.status >= 400) throw new Error(`${method} ${p}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  };
+  return { url, api };
+}
