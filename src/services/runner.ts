@@ -78,8 +78,12 @@ export class ServiceRunner {
         tree: this.tree,
         cgroup,
         log: deps.log,
-        // the hooks report only while they watch a process (they stop at exit and stop)
-        health: (patch) => keeper.commit(keeper.state, patch),
+        // the hooks report only while they watch a process (they stop at exit and stop); a report
+        // that changes nothing (a start resetting what is already reset) is not a record write
+        health: (patch) => {
+          const now = keeper.current as unknown as Record<string, unknown>;
+          if (Object.entries(patch).some(([k, v]) => JSON.stringify(now[k]) !== JSON.stringify(v))) keeper.commit(keeper.state, patch);
+        },
         unhealthy: (reason) => this.endUnhealthy(reason),
       },
       deps,
